@@ -1,0 +1,23 @@
+// Quoting for SQL text that planrun builds. Every identifier and every value
+// that comes from a plan reaches SQL through these functions, never by plain
+// concatenation. Assumes standard_conforming_strings = on (PostgreSQL's
+// default since 9.1; planrun sets it on every session).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace planrun {
+
+/// "name" with embedded double quotes doubled.
+std::string QuoteIdent(std::string_view name);
+
+/// 'value' with embedded single quotes doubled. Rejects nothing: a NUL byte
+/// cannot occur in a std::string read from YAML text.
+std::string QuoteLiteral(std::string_view value);
+
+/// Comma-separated QuoteIdent of each name.
+std::string QuoteIdentList(const std::vector<std::string>& names);
+
+}  // namespace planrun
