@@ -45,4 +45,12 @@ struct Graph {
 Status BuildGraph(const Plan& plan, const std::vector<StepDecl>& steps,
                   const std::vector<DeclaredFk>& catalog_fks, Graph* out);
 
+/// Why rollback could not undo `plan` (empty when it can), one line per step:
+/// "step 'fill': sql without an inverse writes packages, which no earlier
+/// backup step saves". A plan with a `rollback:` section is always reversible;
+/// otherwise a kIrreversible step makes it irreversible, and a kNeedsBackup
+/// step needs every table it writes saved by a backup step among its
+/// ancestors in `steps_graph` (the graph of plan.steps).
+std::vector<std::string> IrreversibleReasons(const Plan& plan, const Graph& steps_graph);
+
 }  // namespace planrun

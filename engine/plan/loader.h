@@ -28,7 +28,7 @@ class FileSystem {
 std::unique_ptr<FileSystem> RealFileSystem();
 
 /// Loads every plan under `dir`. Cross-file checks: duplicate versions
-/// ("duplicate version 2: also declared at plans/a.yaml:1:10"), `requires`
+/// ("duplicate version 2; also declared at plans/a.yaml:1:10"), `requires`
 /// naming no plan. Plans come back sorted by version. Also computes each
 /// plan's checksum from its canonical text and referenced files.
 Status LoadPlans(FileSystem& fs, const std::string& dir, const StepRegistry& kinds,

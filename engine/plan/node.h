@@ -30,7 +30,8 @@ struct Node {
   bool IsSeq() const { return kind == Kind::kSeq; }
   /// The value under `key` in a map, or nullptr (also for non-maps).
   const Node* Get(std::string_view key) const;
-  /// "a mapping", "a list", "a string", "null": for "expected X, got Y" errors.
+  /// "a mapping", "a list", "null", or a scalar's text in quotes ('abc', cut
+  /// short at a line break or 40 bytes): for "must be X, got Y" errors.
   std::string KindName() const;
 };
 
@@ -39,6 +40,7 @@ struct YamlLimits {
   size_t max_bytes = 4 << 20;    // a plan file larger than this is refused
   int max_depth = 64;            // nesting of maps and lists
   size_t max_nodes = 200000;     // after alias expansion (stops "billion laughs")
+  size_t max_text_bytes = 64 << 20;  // scalar text after alias expansion
 };
 
 /// Parses `file.text` as one YAML document into `root`. Errors (syntax,

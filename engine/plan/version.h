@@ -14,7 +14,7 @@ struct Version {
   std::vector<uint64_t> parts;  // numeric parts; missing trailing parts compare as 0
 
   /// Parses "7" or "2026.11.21.1"; false on anything else (empty parts,
-  /// signs, letters, more than 8 parts, a part over 18 digits).
+  /// signs, letters, leading zeros, more than 8 parts, a part over 18 digits).
   static bool Parse(const std::string& text, Version* out);
   /// <0, 0, >0 as this sorts before, with, after `o`.
   int Compare(const Version& o) const;

@@ -34,6 +34,7 @@ std::unique_ptr<Reporter> MakeConsoleReporter(LogFormat format, Verbosity verbos
 /// Keeps every line, redacted, for tests. Thread-safe.
 class RecordingReporter : public Reporter {
  public:
+  RecordingReporter();
   void Out(const std::string& text) override;
   void Debug(const std::string& msg) override;
   void Info(const std::string& msg) override;
@@ -47,7 +48,7 @@ class RecordingReporter : public Reporter {
  private:
   void Add(const std::string& prefix, const std::string& text);
   struct Impl;
-  std::shared_ptr<Impl> impl_ = std::make_shared<Impl>();
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace planrun

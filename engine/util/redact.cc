@@ -1,6 +1,7 @@
 #include "util/redact.h"
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <regex>
 #include <vector>
@@ -39,10 +40,14 @@ std::string Redact(std::string_view text) {
     }
   }
   if (out.find("://") != std::string::npos) {
-    static const std::regex url_password(R"((://[^:/@\s]*:)[^@\s]*@)");
+    // Up to the last '@' before white space: a password may itself hold '@'.
+    static const std::regex url_password(R"((://[^:/@\s]*:)\S*@)");
     out = std::regex_replace(out, url_password, "$1***@");
   }
-  if (out.find("password") != std::string::npos) {
+  std::string lower = out;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  if (lower.find("password") != std::string::npos) {
     static const std::regex kv_password(R"((password\s*=\s*)('(\\.|[^'])*'|[^\s&]+))",
                                         std::regex::icase);
     out = std::regex_replace(out, kv_password, "$1***");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 
 namespace planrun {
@@ -89,6 +90,7 @@ bool ParseDuration(std::string_view text, int64_t* millis) {
   } else {
     return false;
   }
+  if (n > INT64_MAX / scale) return false;
   *millis = n * scale;
   return true;
 }
@@ -100,7 +102,9 @@ std::string HumanDuration(int64_t millis) {
   if (millis < 1000) {
     std::snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(millis));
   } else if (millis < 60 * 1000) {
-    std::snprintf(buf, sizeof buf, "%.1fs", millis / 1000.0);
+    // Tenths truncated, not rounded, so 59999ms stays under a minute.
+    std::snprintf(buf, sizeof buf, "%lld.%llds", static_cast<long long>(millis / 1000),
+                  static_cast<long long>(millis / 100 % 10));
   } else if (millis < 3600 * 1000) {
     std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(millis / 60000),
                   static_cast<long long>(millis / 1000 % 60));

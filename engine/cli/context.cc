@@ -1,0 +1,27 @@
+#include "cli/context.h"
+
+#include "pg/conninfo.h"
+#include "plan/loader.h"
+#include "steps/builtin.h"
+
+namespace planrun {
+
+Status LoadAllPlans(const Invocation& inv, std::vector<std::unique_ptr<Plan>>* out) {
+  auto fs = RealFileSystem();
+  return LoadPlans(*fs, inv.global.plans_dir, BuiltinSteps(), out);
+}
+
+RunEnv MakeRunEnv(const Invocation& inv, Reporter& out, const std::string& command) {
+  RunEnv env;
+  pg::ConnectOptions options;
+  options.conninfo = pg::ResolveConninfo(inv.global.db);
+  env.sessions = pg::MakeSessionFactory(options);
+  env.out = &out;
+  env.names.tracking = inv.global.schema;
+  env.names.backup = inv.global.schema + "_backup";
+  env.actor = CurrentActor();
+  env.command = command;
+  return env;
+}
+
+}  // namespace planrun

@@ -1,0 +1,29 @@
+// Rollback: undoes applied plans, newest first. For each plan it runs the
+// explicit `rollback:` section when the plan has one, else the inverse of
+// every step its current attempt applied, in reverse dependency order; a
+// `sql` step without `down` is undone by restoring the tables it writes from
+// the plan's backup step. An interrupted rollback resumes where it stopped.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "plan/plan.h"
+#include "run/run_env.h"
+
+namespace planrun {
+
+/// Options of `planrun rollback`.
+struct RollbackOptions {
+  std::optional<Version> to;  // roll back every plan newer than this; default: the newest one
+  bool restore_backups = false;  // also restore every backed-up table wholesale
+  int jobs = 4;
+  int64_t lock_timeout_ms = 10000;
+};
+
+/// Rolls back plans recorded in the database; `plans` are the files.
+Status Rollback(const std::vector<std::unique_ptr<Plan>>& plans, const RollbackOptions& options,
+                RunEnv& env);
+
+}  // namespace planrun

@@ -1,0 +1,26 @@
+// What every command that changes the database shares: how to open sessions,
+// where output goes, the schema names and who is running.
+#pragma once
+
+#include <string>
+
+#include "pg/session.h"
+#include "report/reporter.h"
+#include "steps/step.h"
+#include "track/tracker.h"
+
+namespace planrun {
+
+/// The outside world of a run, injected so tests can replace any part.
+struct RunEnv {
+  pg::SessionFactory sessions;  // one session per worker, plus one for lock and tracking
+  Reporter* out = nullptr;
+  SchemaNames names;
+  Actor actor;
+  std::string command = "apply";  // for application_name: "planrun apply (root@host pid 12)"
+
+  /// The application_name planrun's sessions show in pg_stat_activity.
+  std::string AppName() const;
+};
+
+}  // namespace planrun

@@ -1,0 +1,140 @@
+#include "run/status.h"
+
+#include <algorithm>
+#include <map>
+
+#include "track/lock.h"
+
+namespace planrun {
+
+namespace {
+
+// Whether any session holds the migration lock of `schema` (without taking it).
+Status LockHeld(pg::Session& session, const std::string& schema, bool* held) {
+  const uint64_t key = static_cast<uint64_t>(MigrationLock::KeyFor(schema));
+  pg::Result r;
+  PLANRUN_RETURN_IF_ERROR(session.Query(
+      "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+      "classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1",
+      {std::to_string(key >> 32), std::to_string(key & 0xffffffffu)}, &r));
+  *held = r.get(0, 0) != "0";
+  return Status::OK();
+}
+
+void AddSteps(const Plan* plan, const std::vector<StepRunRecord>& runs, PlanState* ps) {
+  std::map<std::string, const StepRunRecord*> up;
+  for (const auto& r : runs) {
+    if (r.phase == "up") up[r.step_id] = &r;
+  }
+  if (!plan) {
+    for (const auto& [id, r] : up) {
+      ps->steps.push_back({id, "", r->state, r->duration_ms, r->rows_done, r->error});
+    }
+  } else {
+    for (const StepDecl& d : plan->steps) {
+      StepState s{d.id, d.kind, "pending", 0, 0, ""};
+      auto it = up.find(d.id);
+      if (it != up.end()) {
+        s.state = it->second->state;
+        s.duration_ms = it->second->duration_ms;
+        s.rows_done = it->second->rows_done;
+        s.error = it->second->error;
+      }
+      ps->steps.push_back(s);
+    }
+  }
+  ps->steps_total = static_cast<int>(ps->steps.size());
+  ps->steps_done = static_cast<int>(std::count_if(ps->steps.begin(), ps->steps.end(),
+                                                  [](const StepState& s) {
+                                                    return s.state == "applied";
+                                                  }));
+}
+
+}  // namespace
+
+Status CollectStatus(const std::vector<std::unique_ptr<Plan>>& plans, RunEnv& env,
+                     std::vector<PlanState>* out) {
+  std::unique_ptr<pg::Session> session;
+  PLANRUN_RETURN_IF_ERROR(env.sessions(env.AppName(), &session));
+  Tracker tracker(session.get(), env.names.tracking);
+  bool exists = false;
+  PLANRUN_RETURN_IF_ERROR(tracker.Exists(&exists));
+  std::map<std::string, MigrationRecord> records;
+  if (exists) PLANRUN_RETURN_IF_ERROR(tracker.LoadMigrations(&records));
+  bool lock_held = false;
+  if (exists) PLANRUN_RETURN_IF_ERROR(LockHeld(*session, env.names.tracking, &lock_held));
+
+  std::vector<std::pair<Version, PlanState>> all;
+  std::map<std::string, bool> seen;
+  for (const auto& p : plans) {
+    PlanState ps;
+    ps.version = p->version.text;
+    ps.name = p->name;
+    ps.file = p->source.path;
+    ps.state = "pending";
+    auto it = records.find(p->version.text);
+    std::vector<StepRunRecord> runs;
+    if (it != records.end()) {
+      const MigrationRecord& m = it->second;
+      seen[m.version] = true;
+      ps.state = m.state;
+      ps.attempt = m.attempt;
+      ps.applied_at = m.finished_at;
+      ps.duration_ms = m.duration_ms;
+      ps.applied_by = m.applied_by_role + " (" + m.applied_by_user + "@" + m.applied_by_host + ")";
+      ps.error = m.error;
+      ps.drift = m.state == "applied" && m.checksum != p->checksum;
+      if (m.state != "rolled_back") {
+        PLANRUN_RETURN_IF_ERROR(tracker.LoadStepRuns(m.version, m.attempt, &runs));
+      }
+    }
+    AddSteps(p.get(), runs, &ps);
+    all.emplace_back(p->version, ps);
+  }
+  for (const auto& [version, m] : records) {
+    if (seen.count(version)) continue;
+    PlanState ps;
+    ps.version = m.version;
+    ps.name = m.name;
+    ps.state = m.state;
+    ps.attempt = m.attempt;
+    ps.applied_at = m.finished_at;
+    ps.duration_ms = m.duration_ms;
+    ps.applied_by = m.applied_by_role + " (" + m.applied_by_user + "@" + m.applied_by_host + ")";
+    ps.error = m.error;
+    ps.file_missing = true;
+    std::vector<StepRunRecord> runs;
+    PLANRUN_RETURN_IF_ERROR(tracker.LoadStepRuns(m.version, m.attempt, &runs));
+    AddSteps(nullptr, runs, &ps);
+    Version v;
+    Version::Parse(m.version, &v);
+    all.emplace_back(v, ps);
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+
+  const Version* newest_applied = nullptr;
+  for (const auto& [v, ps] : all) {
+    if (ps.state == "applied") newest_applied = &v;
+  }
+  out->clear();
+  for (auto& [v, ps] : all) {
+    if ((ps.state == "running" || ps.state == "rolling_back") && !lock_held) {
+      if (ps.state == "running") ps.state = "interrupted";
+      ps.notes.push_back(ps.state == "interrupted"
+                             ? "interrupted: run planrun apply to resume it"
+                             : "rollback interrupted: run planrun rollback to finish it");
+    }
+    if (ps.state == "failed") ps.notes.push_back("failed: fix the cause, then run planrun apply to resume");
+    if (ps.drift) ps.notes.push_back("file changed since it was applied (drift)");
+    if (ps.file_missing) ps.notes.push_back("no plan file for this version in the plans directory");
+    if ((ps.state == "pending" || ps.state == "rolled_back") && newest_applied &&
+        v < *newest_applied) {
+      ps.out_of_order = true;
+      ps.notes.push_back("older than the newest applied plan (apply needs --allow-out-of-order)");
+    }
+    out->push_back(std::move(ps));
+  }
+  return Status::OK();
+}
+
+}  // namespace planrun

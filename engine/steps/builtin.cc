@@ -1,0 +1,26 @@
+#include "steps/builtin.h"
+
+#include "steps/add_columns_step.h"
+#include "steps/backup_step.h"
+#include "steps/create_index_step.h"
+#include "steps/drop_columns_step.h"
+#include "steps/rename_columns_step.h"
+#include "steps/sql_step.h"
+#include "steps/verify_step.h"
+
+namespace planrun {
+
+const StepRegistry& BuiltinSteps() {
+  static const StepRegistry* registry = new StepRegistry{
+      {"sql", ParseSqlStep},
+      {"add_columns", ParseAddColumnsStep},
+      {"drop_columns", ParseDropColumnsStep},
+      {"rename_columns", ParseRenameColumnsStep},
+      {"create_index", ParseCreateIndexStep},
+      {"backup", ParseBackupStep},
+      {"verify", ParseVerifyStep},
+  };
+  return *registry;
+}
+
+}  // namespace planrun

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The tour: installs what is missing, builds, starts a throwaway PostgreSQL
+# (pg_virtualenv), loads the sample data and runs the example plans:
+# validate, plan, apply, status, rollback, status. Everything is dropped at
+# the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+export PLANRUN="$PWD/${BUILD_DIR:-build}/planrun"
+
+pg_virtualenv -- bash -euo pipefail -c '
+  step() { printf "\n\033[1m$ %s\033[0m\n" "$*"; }
+  run() { step "$*"; "$@"; }
+  planrun() { "$PLANRUN" --plans plans/examples "$@"; }
+
+  step "psql -f plans/examples/sample_data.sql   # a small package registry"
+  psql -q -v ON_ERROR_STOP=1 -f plans/examples/sample_data.sql
+  psql -Atc "SELECT count(*) || \" packages, \" || (SELECT count(*) FROM teams) || \" teams\" FROM packages"
+
+  step "planrun validate"; planrun validate
+  step "planrun plan 2"; planrun plan 2
+  step "planrun apply"; planrun apply
+  step "planrun status"; planrun status
+  step "psql: packages after plans 1-3"
+  psql -c "SELECT id, name, description, public, tags FROM packages ORDER BY id LIMIT 5"
+  step "planrun rollback   # the newest plan"; planrun rollback
+  step "planrun rollback --to 0   # everything else"; planrun rollback --to 0
+  step "planrun status"; planrun status
+  step "psql: packages are back to the sample data"
+  psql -c "SELECT id, name, is_public, metadata FROM packages ORDER BY id LIMIT 3"
+'

@@ -1,0 +1,225 @@
+// planrun apply against a real PostgreSQL: resuming after a failed step,
+// dry runs, the migration lock between two processes, order and requires,
+// and that no password reaches any output.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "support.h"
+
+namespace planrun {
+namespace testing {
+namespace {
+
+const char kCounterPlan[] = R"(version: 1
+name: counters
+steps:
+  - id: create
+    sql:
+      up: CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL)
+      down: DROP TABLE counters
+      writes: [counters]
+  - id: fill
+    sql:
+      up: INSERT INTO counters SELECT i, i * 10 FROM generate_series(1, 5) i
+      down: DELETE FROM counters
+      writes: [counters]
+  - id: check
+    verify:
+      reads: [counters]
+      assertions:
+        - name: sum of n
+          sql: SELECT sum(n) FROM counters
+          expect: EXPECTED
+  - id: after
+    sql:
+      up: UPDATE counters SET n = n + 1
+      down: UPDATE counters SET n = n - 1
+      writes: [counters]
+)";
+
+std::string CounterPlan(const std::string& expected) {
+  std::string text = kCounterPlan;
+  text.replace(text.find("EXPECTED"), 8, expected);
+  return text;
+}
+
+TEST_CASE("a failing verify stops the plan and a fixed rerun resumes at the failed step") {
+  const std::string db = "apply_resume";
+  const std::string conn = FreshDatabase(db);
+  const std::string dir = TempDir("planrun-resume");
+  WriteFile(dir + "/001_counters.yaml", CounterPlan("999"));
+
+  CommandResult failed = Planrun(db, {"--plans", dir, "apply"});
+  CHECK(failed.exit_code == 1);
+  CHECK(failed.err.find("error: step 'check' of plan 1 counters failed to apply: verify step "
+                        "'check' failed: 1 of 1 assertions") != std::string::npos);
+  CHECK(failed.err.find("expected: 999") != std::string::npos);
+  CHECK(failed.err.find("actual:   150") != std::string::npos);
+  CHECK(QueryValue(conn, "SELECT state FROM planrun.schema_migrations") == "failed");
+  CHECK(QueryValue(conn, "SELECT string_agg(step_id || '=' || state, ',' ORDER BY step_id) FROM "
+                         "planrun.step_runs") == "check=failed,create=applied,fill=applied");
+  CHECK(QueryValue(conn, "SELECT sum(n) FROM counters") == "150");
+
+  CommandResult status = Planrun(db, {"--plans", dir, "status"});
+  CHECK(status.out.find("! failed: fix the cause, then run planrun apply to resume") !=
+        std::string::npos);
+
+  // Fix the assertion; create and fill must not run again (a second INSERT
+  // would fail on the primary key).
+  WriteFile(dir + "/001_counters.yaml", CounterPlan("150"));
+  CommandResult fixed = Planrun(db, {"--plans", dir, "apply"});
+  INFO(fixed.err);
+  REQUIRE(fixed.exit_code == 0);
+  CHECK(fixed.err.find("resuming plan 1 counters: 2 of 4 steps already applied") !=
+        std::string::npos);
+  CHECK(QueryValue(conn, "SELECT state FROM planrun.schema_migrations") == "applied");
+  CHECK(QueryValue(conn, "SELECT sum(n) FROM counters") == "155");
+}
+
+TEST_CASE("dry run rolls everything back and leaves nothing behind") {
+  const std::string db = "apply_dry_run";
+  const std::string conn = FreshDatabase(db);
+  const std::string dir = TempDir("planrun-dry");
+  WriteFile(dir + "/001_counters.yaml", CounterPlan("150"));
+  const std::string before = SchemaDump(db);
+
+  CommandResult dry = Planrun(db, {"--plans", dir, "apply", "--dry-run"});
+  INFO(dry.err);
+  REQUIRE(dry.exit_code == 0);
+  CHECK(dry.err.find("dry run: rolled back, nothing was changed") != std::string::npos);
+  CHECK(dry.err.find("step fill") != std::string::npos);
+  CHECK(SchemaDump(db) == before);
+  CHECK(QueryValue(conn, "SELECT to_regnamespace('planrun') IS NULL") == "t");
+
+  // A dry run whose verify fails reports it (exit 1) and still leaves nothing.
+  WriteFile(dir + "/001_counters.yaml", CounterPlan("1"));
+  CommandResult bad = Planrun(db, {"--plans", dir, "apply", "--dry-run"});
+  CHECK(bad.exit_code == 1);
+  CHECK(SchemaDump(db) == before);
+}
+
+TEST_CASE("two concurrent applies: exactly one applies, the other exits 3 naming the holder") {
+  const std::string db = "apply_lock";
+  const std::string conn = FreshDatabase(db);
+  const std::string dir = TempDir("planrun-lock");
+  WriteFile(dir + "/001_slow.yaml", R"(version: 1
+name: slow
+steps:
+  - id: sleep
+    sql:
+      up: CREATE TABLE slow AS SELECT pg_sleep(4)::text AS x
+      down: DROP TABLE slow
+      writes: [slow]
+)");
+  CommandResult first, second;
+  std::thread a([&] { first = Planrun(db, {"--plans", dir, "apply"}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  second = Planrun(db, {"--plans", dir, "apply", "--lock-timeout", "1"});
+  a.join();
+  INFO(first.err);
+  CHECK(first.exit_code == 0);
+  CHECK(second.exit_code == 3);
+  CHECK(second.err.find("another planrun holds the migration lock for schema planrun: planrun "
+                        "apply (") != std::string::npos);
+  CHECK(second.err.find("waited 1s") != std::string::npos);
+  CHECK(QueryValue(conn, "SELECT count(*) FROM planrun.schema_migrations WHERE state = "
+                         "'applied'") == "1");
+}
+
+TEST_CASE("a SIGKILLed holder never blocks the next run") {
+  const std::string db = "apply_killed_holder";
+  const std::string conn = FreshDatabase(db);
+  const std::string dir = TempDir("planrun-killed");
+  WriteFile(dir + "/001_slow.yaml", R"(version: 1
+name: slow
+steps:
+  - id: sleep
+    sql:
+      up: SELECT pg_sleep(30)
+      down: SELECT 1
+)");
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    setenv("PGDATABASE", db.c_str(), 1);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execl(PlanrunBinary().c_str(), "planrun", "--plans", dir.c_str(), "apply", nullptr);
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  // The killed run's step is still marked running; the plan says interrupted.
+  CommandResult status = Planrun(db, {"--plans", dir, "status"});
+  CHECK(status.out.find("interrupted") != std::string::npos);
+  // Replace the slow step and apply: the lock is free at once.
+  WriteFile(dir + "/001_slow.yaml", R"(version: 1
+name: slow
+steps:
+  - id: sleep
+    sql:
+      up: SELECT 1
+      down: SELECT 1
+)");
+  CommandResult next = Planrun(db, {"--plans", dir, "apply", "--lock-timeout", "5"});
+  INFO(next.err);
+  CHECK(next.exit_code == 0);
+  CHECK(QueryValue(conn, "SELECT state FROM planrun.schema_migrations") == "applied");
+}
+
+TEST_CASE("out-of-order and missing requires are refused with exit 4") {
+  const std::string db = "apply_order";
+  const std::string conn = FreshDatabase(db);
+  const std::string dir = TempDir("planrun-order");
+  auto plan = [](int v, const std::string& extra) {
+    return "version: " + std::to_string(v) + "\nname: p" + std::to_string(v) + "\n" + extra +
+           "steps:\n  - id: s\n    sql: {up: SELECT 1, down: SELECT 1}\n";
+  };
+  WriteFile(dir + "/002.yaml", plan(2, ""));
+  REQUIRE(Planrun(db, {"--plans", dir, "apply"}).exit_code == 0);
+  WriteFile(dir + "/001.yaml", plan(1, ""));
+  CommandResult late = Planrun(db, {"--plans", dir, "apply"});
+  CHECK(late.exit_code == 4);
+  CHECK(late.err == "error: plan 1 p1 (" + dir +
+                        "/001.yaml) is older than the newest applied plan 2; pass "
+                        "--allow-out-of-order to apply it anyway\n");
+  CHECK(Planrun(db, {"--plans", dir, "apply", "--allow-out-of-order"}).exit_code == 0);
+}
+
+TEST_CASE("no password appears in any output") {
+  const std::string db = "apply_secrets";
+  const std::string conn = FreshDatabase(db);
+  // pg_virtualenv sets a real PGPASSWORD; elsewhere a made-up one (ignored by
+  // trust authentication) must stay hidden just the same.
+  const char* env_password = std::getenv("PGPASSWORD");
+  const std::string password = env_password ? env_password : "pgpass-made-up-secret";
+  const std::map<std::string, std::string> env = {{"PGPASSWORD", password}};
+  const std::string dir = TempDir("planrun-secrets");
+  WriteFile(dir + "/001_counters.yaml", CounterPlan("1"));
+  std::vector<CommandResult> results = {
+      Planrun(db, {"--plans", dir, "apply"}, env),
+      Planrun(db, {"--plans", dir, "status", "--json"}, env),
+      Planrun(db, {"--plans", dir, "--log-format", "json", "apply"}, env),
+      Planrun(db, {"--plans", dir, "--db", "postgresql://planrun:s3cr3t-pw@127.0.0.1:1/x", "status"},
+              env),
+  };
+  CHECK(results[0].exit_code == 1);
+  CHECK(results[3].exit_code == 1);
+  CHECK(results[3].err.find("cannot connect to PostgreSQL") != std::string::npos);
+  for (const CommandResult& r : results) {
+    CHECK(r.out.find("s3cr3t-pw") == std::string::npos);
+    CHECK(r.err.find("s3cr3t-pw") == std::string::npos);
+    CHECK(r.out.find(password) == std::string::npos);
+    CHECK(r.err.find(password) == std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace planrun
