@@ -10,8 +10,9 @@ namespace planrun {
 
 namespace {
 
+// `s` padded to `width` plus a two-space gap.
 std::string Pad(const std::string& s, size_t width) {
-  return s.size() >= width ? s + " " : s + std::string(width - s.size() + 1, ' ');
+  return s + std::string(width - std::min(width, s.size()) + 2, ' ');
 }
 
 std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }

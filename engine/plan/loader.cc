@@ -101,9 +101,9 @@ Status LoadPlans(FileSystem& fs, const std::string& dir, const StepRegistry& kin
       bool found = std::any_of(plans.begin(), plans.end(),
                                [&](const auto& p) { return p->version == required; });
       if (!found) {
-        return PlanError(plan->source, loc,
-                         "plan requires version " + required.text + ", which is not in " +
-                             shown_dir);
+        return PlanError(
+            plan->source, loc,
+            "plan requires version " + required.text + ", which is not in " + shown_dir);
       }
     }
   }

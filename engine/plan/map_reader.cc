@@ -110,8 +110,8 @@ Status MapReader::Int(const std::string& key, int64_t* out, bool required) {
   bool overflow = false;
   int64_t n = 0;
   if (!v->IsScalar() || !ParseDecimal(v->scalar, &n, &overflow)) {
-    return Error(v->loc, TypeMessage(key, overflow ? "an integer that fits in 64 bits" : expected,
-                                      *v));
+    return Error(v->loc,
+                 TypeMessage(key, overflow ? "an integer that fits in 64 bits" : expected, *v));
   }
   if (v->quoted) {
     return Error(v->loc, "'" + key + "' must be " + expected + ", got the string '" + v->scalar +
@@ -210,8 +210,7 @@ Status MapReader::TableList(const std::string& key, std::vector<TableName>* out,
   return Status::OK();
 }
 
-Status MapReader::StringList(const std::string& key, std::vector<std::string>* out,
-                             bool required) {
+Status MapReader::StringList(const std::string& key, std::vector<std::string>* out, bool required) {
   const Node* v = Raw(key);
   if (v == nullptr) return Absent(*this, key, required);
   std::vector<const Node*> items;
@@ -248,8 +247,9 @@ Status CheckIdentifier(const SourceFile& file, const Node& scalar, const std::st
                      "expected an identifier in " + what + ", got " + scalar.KindName());
   }
   if (IsPlainIdentifier(scalar.scalar)) return Status::OK();
-  return PlanError(file, scalar.loc,
-                   "invalid identifier '" + scalar.scalar + "' in " + what + ": " + kIdentifierRule);
+  return PlanError(
+      file, scalar.loc,
+      "invalid identifier '" + scalar.scalar + "' in " + what + ": " + kIdentifierRule);
 }
 
 }  // namespace planrun

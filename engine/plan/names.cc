@@ -8,9 +8,7 @@ namespace {
 /// Longest identifier PostgreSQL keeps whole (NAMEDATALEN - 1).
 constexpr size_t kMaxIdentifierBytes = 63;
 
-bool IsIdentStart(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 }  // namespace
 
 bool IsPlainIdentifier(std::string_view name) {

@@ -19,7 +19,7 @@ struct Node {
   enum class Kind { kNull, kScalar, kMap, kSeq };
   Kind kind = Kind::kNull;
   Loc loc;
-  std::string scalar;  // kScalar: the text as written (without quotes)
+  std::string scalar;   // kScalar: the text as written (without quotes)
   bool quoted = false;  // kScalar: written in quotes, so a string even if it looks like 2 or true
   std::vector<std::pair<Node, Node>> map;  // kMap: key/value pairs in file order
   std::vector<Node> seq;                   // kSeq: items in file order
@@ -37,9 +37,9 @@ struct Node {
 
 /// Limits that keep hostile YAML from exhausting memory or the stack.
 struct YamlLimits {
-  size_t max_bytes = 4 << 20;    // a plan file larger than this is refused
-  int max_depth = 64;            // nesting of maps and lists
-  size_t max_nodes = 200000;     // after alias expansion (stops "billion laughs")
+  size_t max_bytes = 4 << 20;        // a plan file larger than this is refused
+  int max_depth = 64;                // nesting of maps and lists
+  size_t max_nodes = 200000;         // after alias expansion (stops "billion laughs")
   size_t max_text_bytes = 64 << 20;  // scalar text after alias expansion
 };
 

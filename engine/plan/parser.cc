@@ -15,8 +15,8 @@ namespace {
 /// Keys every step entry may have besides its kind key.
 const std::vector<std::string>& SharedStepKeys() {
   static const auto* keys = new std::vector<std::string>{
-      "id", "description", "needs", "lock_timeout", "statement_timeout", "lock_retries",
-      "batch_size"};
+      "id",           "description", "needs", "lock_timeout", "statement_timeout",
+      "lock_retries", "batch_size"};
   return *keys;
 }
 
@@ -50,14 +50,14 @@ Status ReadVersion(const SourceFile& file, const Node& v, const std::string& sub
   if (v.IsScalar()) {
     std::string fixed = WithoutLeadingZeros(v.scalar);
     if (!fixed.empty()) {
-      return PlanError(file, v.loc,
-                       subject + " must not have leading zeros, got '" + v.scalar + "'; write " +
-                           fixed);
+      return PlanError(
+          file, v.loc,
+          subject + " must not have leading zeros, got '" + v.scalar + "'; write " + fixed);
     }
   }
-  return PlanError(file, v.loc,
-                   subject + " must be an integer or dotted numbers like 2026.11.21.1, got " +
-                       v.KindName());
+  return PlanError(
+      file, v.loc,
+      subject + " must be an integer or dotted numbers like 2026.11.21.1, got " + v.KindName());
 }
 
 /// Reads the settings keys of `defaults:` or of a step entry over `*s`.
@@ -142,9 +142,9 @@ class PlanParser {
       }
       for (const auto& [earlier, loc] : plan_->requires_versions) {
         if (earlier == required) {
-          return PlanError(file_, item->loc,
-                           "'requires' lists " + required.text + " twice; first at " +
-                               LocText(loc));
+          return PlanError(
+              file_, item->loc,
+              "'requires' lists " + required.text + " twice; first at " + LocText(loc));
         }
       }
       plan_->requires_versions.emplace_back(required, item->loc);
@@ -175,9 +175,10 @@ class PlanParser {
   Status ReadSection(const Node& v, const std::string& key, std::vector<StepDecl>* out) {
     if (v.IsNull() || (v.IsSeq() && v.seq.empty())) {
       return PlanError(file_, v.loc,
-                       key == "steps" ? "plan has no steps; add at least one under 'steps:'"
-                                      : "'rollback' has no steps; list the steps that undo this "
-                                        "plan, or remove 'rollback:' to use the automatic inverses");
+                       key == "steps"
+                           ? "plan has no steps; add at least one under 'steps:'"
+                           : "'rollback' has no steps; list the steps that undo this "
+                             "plan, or remove 'rollback:' to use the automatic inverses");
     }
     if (!v.IsSeq()) {
       return PlanError(file_, v.loc, "'" + key + "' must be a list, got " + v.KindName());
@@ -199,9 +200,9 @@ class PlanParser {
     decl->loc = id_reader.Raw("id")->loc;
     auto [first, inserted] = ids_.emplace(decl->id, decl->loc);
     if (!inserted) {
-      return PlanError(file_, decl->loc,
-                       "duplicate step id '" + decl->id + "'; first declared at " +
-                           LocText(first->second));
+      return PlanError(
+          file_, decl->loc,
+          "duplicate step id '" + decl->id + "'; first declared at " + LocText(first->second));
     }
     const std::string what = "step '" + decl->id + "'";
     const std::pair<Node, Node>* kind = nullptr;
@@ -221,8 +222,8 @@ class PlanParser {
     decl->settings = plan_->defaults;
     PLANRUN_RETURN_IF_ERROR(ReadSettings(r, &decl->settings));
 
-    StepParseContext ctx{file_, plan_->dir, decl->settings, decl->id, plan_->version,
-                         &plan_->files};
+    StepParseContext ctx{file_,    plan_->dir,     decl->settings,
+                         decl->id, plan_->version, &plan_->files};
     const StepKindInfo& info = *std::find_if(
         kinds_.begin(), kinds_.end(), [&](const StepKindInfo& k) { return k.name == decl->kind; });
     PLANRUN_RETURN_IF_ERROR(info.parse(kind->second, ctx, &decl->step));
@@ -260,23 +261,23 @@ class PlanParser {
       candidates.insert(candidates.end(), kind_names_.begin(), kind_names_.end());
       std::string close = ClosestMatch(key, candidates);
       if (!close.empty()) {
-        return PlanError(file_, kv.first.loc,
-                         "unknown key '" + key + "' in " + what + "; did you mean '" + close +
-                             "'?");
+        return PlanError(
+            file_, kv.first.loc,
+            "unknown key '" + key + "' in " + what + "; did you mean '" + close + "'?");
       }
       if (!has_kind) {
-        return PlanError(file_, kv.first.loc,
-                         what + " has unknown kind '" + key +
-                             "'; expected one of: " + Join(kind_names_, ", "));
+        return PlanError(
+            file_, kv.first.loc,
+            what + " has unknown kind '" + key + "'; expected one of: " + Join(kind_names_, ", "));
       }
       std::vector<std::string> valid = shared;
       for (const auto& other : entry.map) {
         if (IsKind(other.first.scalar)) valid.push_back(other.first.scalar);
       }
       std::sort(valid.begin(), valid.end());
-      return PlanError(file_, kv.first.loc,
-                       "unknown key '" + key + "' in " + what +
-                           "; expected one of: " + Join(valid, ", "));
+      return PlanError(
+          file_, kv.first.loc,
+          "unknown key '" + key + "' in " + what + "; expected one of: " + Join(valid, ", "));
     }
     if (*kind == nullptr) {
       return PlanError(file_, entry.loc,

@@ -188,9 +188,9 @@ class NestingScan {
 
   const SourceFile& file_;
   int max_depth_;
-  int flow_ = 0;            // open flow brackets
-  char quote_ = 0;          // the quote of a scalar still open, or 0
-  int block_parent_ = -1;   // inside a block scalar: its parent's column
+  int flow_ = 0;              // open flow brackets
+  char quote_ = 0;            // the quote of a scalar still open, or 0
+  int block_parent_ = -1;     // inside a block scalar: its parent's column
   std::vector<int> indents_;  // columns of the open block levels
 };
 
@@ -251,7 +251,8 @@ class TreeBuilder : public YAML::EventHandler {
     n.kind = Node::Kind::kScalar;
     n.loc = ToLoc(mark);
     n.scalar = value;
-    n.quoted = tag != "?";  // yaml-cpp tags plain scalars "?" and all others "!" or explicitly
+    // yaml-cpp tags quoted and block scalars "!"; !!str asks for a string too.
+    n.quoted = tag == "!" || tag == "tag:yaml.org,2002:str";
     Charge(mark, 1, value.size());
     Add(std::move(n), Cost{1, value.size(), 0}, anchor);
   }
@@ -374,8 +375,8 @@ class TreeBuilder : public YAML::EventHandler {
 Status ParseYaml(const SourceFile& file, Node* root, const YamlLimits& limits) {
   if (file.text.size() > limits.max_bytes) {
     return PlanError(file, Loc{},
-                     "plan file is " + std::to_string(file.text.size()) +
-                         " bytes; the limit is " + std::to_string(limits.max_bytes));
+                     "plan file is " + std::to_string(file.text.size()) + " bytes; the limit is " +
+                         std::to_string(limits.max_bytes));
   }
   PLANRUN_RETURN_IF_ERROR(NestingScan(file, limits.max_depth).Run());
   std::istringstream in(file.text);

@@ -69,7 +69,7 @@ Status ExecuteStep(pg::Session& session, const RunEnv& env, const StepJob& job) 
   const std::string& id = job.decl->id;
   PLANRUN_RETURN_IF_ERROR(
       tracker.StepRunning(version, job.attempt, job.phase, id, job.decl->checksum));
-  env.out->Info(std::string(job.phase == "up" ? "applying" : "reverting") + " step " + id + " (" +
+  env.out->Debug(std::string(job.phase == "up" ? "applying" : "reverting") + " step " + id + " (" +
                 job.decl->kind + ")");
   const Effect effect = job.effect ? job.effect : [&job](StepContext& c) {
     return job.phase == "up" ? job.decl->step->Apply(c) : job.decl->step->Revert(c);

@@ -125,7 +125,8 @@ steps:
   CHECK(second.exit_code == 3);
   CHECK(second.err.find("another planrun holds the migration lock for schema planrun: planrun "
                         "apply (") != std::string::npos);
-  CHECK(second.err.find("waited 1s") != std::string::npos);
+  CHECK(second.err.find("; waited 1.0s. Try again when it finishes, or raise --lock-timeout.") !=
+        std::string::npos);
   CHECK(QueryValue(conn, "SELECT count(*) FROM planrun.schema_migrations WHERE state = "
                          "'applied'") == "1");
 }

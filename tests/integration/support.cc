@@ -97,7 +97,19 @@ std::string SchemaDump(const std::string& dbname, const std::vector<std::string>
   CommandResult r = Run(argv);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  return r.out;
+  // pg_dump (15.14 and later) brackets the dump with a random \restrict key.
+  std::string out;
+  size_t pos = 0;
+  while (pos < r.out.size()) {
+    size_t end = r.out.find('\n', pos);
+    if (end == std::string::npos) end = r.out.size();
+    std::string line = r.out.substr(pos, end - pos);
+    if (line.rfind("\\restrict ", 0) != 0 && line.rfind("\\unrestrict ", 0) != 0) {
+      out += line + "\n";
+    }
+    pos = end + 1;
+  }
+  return out;
 }
 
 CommandResult Run(const std::vector<std::string>& argv,

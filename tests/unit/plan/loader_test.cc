@@ -220,13 +220,11 @@ TEST_CASE("RealFileSystem reads whole files and reports errors with the path") {
   Status s = fs->ReadFile(dir.path + "/none.yaml", &out);
   CHECK(s.code() == StatusCode::kIo);
   CHECK(s.message() == "cannot read " + dir.path + "/none.yaml: No such file or directory");
-  CHECK(fs->ReadFile(dir.path, &out).message() ==
-        "cannot read " + dir.path + ": Is a directory");
+  CHECK(fs->ReadFile(dir.path, &out).message() == "cannot read " + dir.path + ": Is a directory");
   std::vector<std::string> paths;
   s = fs->ListPlanFiles(dir.path + "/nope", &paths);
   CHECK(s.code() == StatusCode::kIo);
-  CHECK(s.message() ==
-        "cannot read directory " + dir.path + "/nope: No such file or directory");
+  CHECK(s.message() == "cannot read directory " + dir.path + "/nope: No such file or directory");
 }
 
 TEST_CASE("LoadPlans reads plans from the real disk") {

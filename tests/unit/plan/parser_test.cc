@@ -42,7 +42,8 @@ const StepRegistry& FakeKinds() {
       {"sql",
        [](const Node& body, const StepParseContext& ctx, std::unique_ptr<Step>* out) {
          if (!body.IsScalar()) {
-           return PlanError(ctx.file, body.loc, "sql step must be a string, got " + body.KindName());
+           return PlanError(ctx.file, body.loc,
+                            "sql step must be a string, got " + body.KindName());
          }
          return Record(body, ctx, out);
        }},
@@ -98,8 +99,8 @@ const char kFullPlan[] =
 
 TEST_CASE("ParsePlan reads a full plan") {
   Plan plan;
-  Status s = ParsePlan(SourceFile{"plans/examples/002_packages_v2.yaml", kFullPlan}, FakeKinds(),
-                       &plan);
+  Status s =
+      ParsePlan(SourceFile{"plans/examples/002_packages_v2.yaml", kFullPlan}, FakeKinds(), &plan);
   INFO(s.message());
   REQUIRE(s.ok());
   CHECK(plan.source.path == "plans/examples/002_packages_v2.yaml");
@@ -120,8 +121,8 @@ TEST_CASE("ParsePlan reads a full plan") {
   CHECK(plan.defaults.statement_timeout_ms == 600000);
   CHECK(plan.defaults.lock_retries == 3);
   CHECK(plan.defaults.batch_size == 500);
-  CHECK(plan.params == std::map<std::string, std::string>{{"default_niche", "other"},
-                                                          {"limit", "10"}});
+  CHECK(plan.params ==
+        std::map<std::string, std::string>{{"default_niche", "other"}, {"limit", "10"}});
   CHECK(plan.files.empty());
   CHECK(plan.checksum.empty());
 
@@ -137,8 +138,9 @@ TEST_CASE("ParsePlan reads a full plan") {
   CHECK(backup.needs.empty());
   CHECK(backup.settings.lock_timeout_ms == 2000);
   CHECK(backup.settings.batch_size == 500);
-  CHECK(backup.checksum ==
-        Sha256Hex(R"({"id":"backup","description":"keep a copy","backup":{"tables":["packages"]}})"));
+  CHECK(
+      backup.checksum ==
+      Sha256Hex(R"({"id":"backup","description":"keep a copy","backup":{"tables":["packages"]}})"));
   CHECK(Recorded(backup).body == R"({"tables":["packages"]})");
   CHECK(Recorded(backup).step_id == "backup");
   CHECK(Recorded(backup).plan_dir == "plans/examples");
@@ -179,8 +181,8 @@ TEST_CASE("ParsePlan reads a full plan") {
 
 TEST_CASE("ParsePlan fills the defaults and leaves optional parts empty") {
   Plan plan;
-  REQUIRE(ErrorOf("version: \"2026.11.21.1\"\nname: p\nsteps: [{id: a, sql: SELECT 1}]\n",
-                  &plan) == "");
+  REQUIRE(ErrorOf("version: \"2026.11.21.1\"\nname: p\nsteps: [{id: a, sql: SELECT 1}]\n", &plan) ==
+          "");
   CHECK(plan.version.parts == std::vector<uint64_t>{2026, 11, 21, 1});
   CHECK(plan.description.empty());
   CHECK(plan.requires_versions.empty());
@@ -196,8 +198,9 @@ TEST_CASE("ParsePlan fills the defaults and leaves optional parts empty") {
 
 TEST_CASE("ParsePlan gives kind parsers the plan directory and collects their files") {
   Plan plan;
-  REQUIRE(ErrorOf("version: 1\nname: p\nsteps:\n  - {id: a, hook: a.lua}\n  - {id: b, hook: b.lua}\n",
-                  &plan) == "");
+  REQUIRE(
+      ErrorOf("version: 1\nname: p\nsteps:\n  - {id: a, hook: a.lua}\n  - {id: b, hook: b.lua}\n",
+              &plan) == "");
   CHECK(plan.files == std::vector<std::string>{"p/a.lua", "p/b.lua"});
   Plan bare;
   REQUIRE(ParsePlan(SourceFile{"t.yaml", "version: 1\nname: p\nsteps: [{id: a, hook: h.lua}]\n"},
@@ -252,7 +255,8 @@ TEST_CASE("ParsePlan needs a plain identifier as name") {
 }
 
 TEST_CASE("ParsePlan needs a non-empty list of steps") {
-  CHECK(ErrorOf("version: 2\nname: p\n") == "p/t.yaml:1:1: error: plan needs 'steps'\nversion: 2\n^");
+  CHECK(ErrorOf("version: 2\nname: p\n") ==
+        "p/t.yaml:1:1: error: plan needs 'steps'\nversion: 2\n^");
   CHECK(ErrorOf("version: 2\nname: p\nsteps: {id: a}\n") ==
         "p/t.yaml:3:8: error: 'steps' must be a list, got a mapping\nsteps: {id: a}\n       ^");
   CHECK(ErrorOf("version: 2\nname: p\nsteps: []\n") ==
@@ -277,8 +281,9 @@ TEST_CASE("ParsePlan refuses duplicate step ids across steps and rollback") {
   const char* text =
       "version: 2\nname: p\nsteps:\n  - id: backup\n    backup: {}\n"
       "  - id: backup\n    sql: SELECT 1\n";
-  CHECK(ErrorOf(text) == "p/t.yaml:6:9: error: duplicate step id 'backup'; first declared at 4:9\n"
-                         "  - id: backup\n        ^");
+  CHECK(ErrorOf(text) ==
+        "p/t.yaml:6:9: error: duplicate step id 'backup'; first declared at 4:9\n"
+        "  - id: backup\n        ^");
   CHECK(ErrorOf("version: 2\nname: p\nsteps: [{id: a, sql: x}]\nrollback: [{id: a, sql: y}]\n") ==
         "p/t.yaml:4:17: error: duplicate step id 'a'; first declared at 3:14\n"
         "rollback: [{id: a, sql: y}]\n                ^");

@@ -5,7 +5,8 @@
 namespace planrun {
 namespace {
 
-const SourceFile kFile{"plans/v2.yaml", "version: 2\nsteps:\n  - id: a\n    backup: {tabels: [p]}\n"};
+const SourceFile kFile{"plans/v2.yaml",
+                       "version: 2\nsteps:\n  - id: a\n    backup: {tabels: [p]}\n"};
 
 TEST_CASE("FormatDiagnostic shows the line and a caret under the column") {
   CHECK(FormatDiagnostic(kFile, Loc{4, 14}, "unknown key 'tabels' in backup step") ==

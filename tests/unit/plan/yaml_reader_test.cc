@@ -90,6 +90,13 @@ TEST_CASE("ParseYaml builds the tree with locations, kinds and quoting") {
   CHECK(k->seq[1].loc.col == 15);
 }
 
+TEST_CASE("ParseYaml treats !!str as quoted and other tags as plain") {
+  Node root = Parse("a: !!str 5\nb: !!int 5\n");
+  CHECK(root.Get("a")->quoted);
+  CHECK_FALSE(root.Get("b")->quoted);
+  CHECK(root.Get("b")->scalar == "5");
+}
+
 TEST_CASE("ParseYaml gives a null root for an empty or comment-only file") {
   Node root = Parse("");
   CHECK(root.IsNull());

@@ -58,5 +58,28 @@ TEST_CASE_METHOD(Clean, "Redact hides key=value passwords") {
   CHECK(Redact("?sslmode=require&password=pa55&x=1") == "?sslmode=require&password=***&x=1");
 }
 
+TEST_CASE_METHOD(Clean, "Redact handles edge cases of key=value passwords") {
+  CHECK(Redact("password=") == "password=");
+  CHECK(Redact("password= x") == "password= ***");
+  CHECK(Redact("password='open end") == "password=***");
+  CHECK(Redact("Password='a' and password=b") == "Password=*** and password=***");
+  CHECK(Redact("password: x") == "password: x");
+}
+
+TEST_CASE_METHOD(Clean, "Redact hides several URL passwords in one text") {
+  CHECK(Redact("from postgres://a:x@h1/d to postgres://b:y@h2/d") ==
+        "from postgres://a:***@h1/d to postgres://b:***@h2/d");
+  CHECK(Redact("postgres://a:@h/d") == "postgres://a:***@h/d");
+  CHECK(Redact("ends with ://") == "ends with ://");
+}
+
+TEST_CASE_METHOD(Clean, "Redact copes with long texts") {
+  // std::regex overflowed the stack on these.
+  std::string quoted = "password='" + std::string(300000, 'b') + "' tail";
+  CHECK(Redact(quoted) == "password=*** tail");
+  std::string url = "x://a:" + std::string(300000, 'b') + "@h";
+  CHECK(Redact(url) == "x://a:***@h");
+}
+
 }  // namespace
 }  // namespace planrun
