@@ -112,8 +112,8 @@ bool ParseReference(const std::string& text, NewColumn* c) {
 
 Status ParseColumn(const SourceFile& file, const Node& item, NewColumn* c) {
   MapReader r(file, item, "column in add_columns step");
-  PLANRUN_RETURN_IF_ERROR(CheckKeys(
-      r, {"name", "type", "default", "not_null", "unique", "references", "check"}));
+  PLANRUN_RETURN_IF_ERROR(
+      CheckKeys(r, {"name", "type", "default", "not_null", "unique", "references", "check"}));
   PLANRUN_RETURN_IF_ERROR(r.Identifier("name", &c->name, true));
   PLANRUN_RETURN_IF_ERROR(r.String("type", &c->type, true));
   if (!IsSqlTypeName(c->type)) {

@@ -26,8 +26,9 @@ bool Contains(const std::vector<std::string>& v, const std::string& s) {
 /// "d."a" = s."a" AND ..." over `columns`.
 std::string Match(const std::vector<std::string>& columns) {
   std::vector<std::string> parts;
-  for (const std::string& c : columns)
+  for (const std::string& c : columns) {
     parts.push_back("d." + QuoteIdent(c) + " = s." + QuoteIdent(c));
+  }
   return Join(parts, " AND ");
 }
 
@@ -90,6 +91,66 @@ Status LoadFile(StepContext& ctx, const BackupStep& step, const TableName& table
       [&](std::string* chunk, bool* done) { return reader->Next(chunk, done); });
 }
 
+/// Where a restore reads the saved rows from.
+struct RestoreSource {
+  TableName table;                 // the backup table, or kRestoreTemp
+  std::vector<std::string> saved;  // every column the backup has, in order
+  std::vector<std::string> held;   // the columns `table` holds (not generated ones in dir mode)
+};
+
+/// Finds (schema mode) or loads (dir mode) the saved rows of `table`.
+Status OpenSource(StepContext& ctx, const BackupStep& step, const TableName& table,
+                  RestoreSource* out) {
+  std::vector<ColumnInfo> cols;
+  if (step.spec().dir.empty()) {
+    out->table = step.BackupTable(ctx.env.names, table);
+    Status st = LoadColumns(*ctx.db, out->table, &cols);
+    if (st.code() == StatusCode::kFailed) {
+      return Status::Failed("backup table " + out->table.Display() + " of " + table.Display() +
+                            " is missing");
+    }
+    PLANRUN_RETURN_IF_ERROR(st);
+    out->saved = out->held = ColumnNames(cols);
+    return Status::OK();
+  }
+  out->table = kRestoreTemp;
+  PLANRUN_RETURN_IF_ERROR(LoadFile(ctx, step, table, &out->saved));
+  PLANRUN_RETURN_IF_ERROR(LoadColumns(*ctx.db, out->table, &cols));
+  out->held = ColumnNames(cols);
+  return Status::OK();
+}
+
+/// The statements that make `table` hold exactly the rows of `source`, each
+/// with the word its affected count is reported with. `writable`: columns to
+/// insert; `updatable`: those an UPDATE may set (no GENERATED ALWAYS identity).
+std::vector<std::pair<std::string, std::string>> RestoreSql(
+    const TableName& table, const TableName& source, const std::vector<std::string>& pk,
+    const std::vector<std::string>& writable, const std::vector<std::string>& updatable) {
+  const std::string t = table.Quoted() + " AS d";
+  const std::string s = source.Quoted() + " AS s";
+  const std::string insert = "INSERT INTO " + table.Quoted() + " (" + QuoteIdentList(writable) +
+                             ") OVERRIDING SYSTEM VALUE SELECT " + SourceList(writable) + " FROM " +
+                             s;
+  if (pk.empty()) return {{"deleted", "DELETE FROM " + table.Quoted()}, {"inserted", insert}};
+  std::vector<std::pair<std::string, std::string>> sql;
+  sql.emplace_back("deleted", "DELETE FROM " + t + " WHERE NOT EXISTS (SELECT 1 FROM " + s +
+                                  " WHERE " + Match(pk) + ")");
+  std::vector<std::string> values, sets;
+  for (const std::string& c : updatable) {
+    if (Contains(pk, c)) continue;
+    values.push_back(c);
+    sets.push_back(QuoteIdent(c) + " = s." + QuoteIdent(c));
+  }
+  if (!sets.empty()) {
+    sql.emplace_back("updated", "UPDATE " + t + " SET " + Join(sets, ", ") + " FROM " + s +
+                                    " WHERE " + Match(pk) + " AND " + RowText("d", values) +
+                                    " IS DISTINCT FROM " + RowText("s", values));
+  }
+  sql.emplace_back("inserted",
+                   insert + " WHERE NOT EXISTS (SELECT 1 FROM " + t + " WHERE " + Match(pk) + ")");
+  return sql;
+}
+
 }  // namespace
 
 Status RestoreTableFromBackup(StepContext& ctx, const StepDecl& backup_decl,
@@ -110,38 +171,21 @@ Status RestoreTableFromBackup(StepContext& ctx, const StepDecl& backup_decl,
                           "' of plan " + spec.version + " is recorded in " +
                           ctx.env.names.tracking + ".backups");
   }
-  TableSum want{ToInt64(recorded.at(0, 0)), recorded.get(0, 1)};
-
-  TableName source = kRestoreTemp;
-  std::vector<std::string> saved;      // every column the backup has, in order
-  std::vector<std::string> available;  // the columns the source table holds
-  if (spec.dir.empty()) {
-    source = step->BackupTable(ctx.env.names, table);
-    std::vector<ColumnInfo> cols;
-    Status st = LoadColumns(*ctx.db, source, &cols);
-    if (!st.ok()) {
-      return Status::Failed("backup table " + source.Display() + " of " + table.Display() +
-                            " is missing");
-    }
-    saved = available = ColumnNames(cols);
-  } else {
-    PLANRUN_RETURN_IF_ERROR(LoadFile(ctx, *step, table, &saved));
-    std::vector<ColumnInfo> cols;
-    PLANRUN_RETURN_IF_ERROR(LoadColumns(*ctx.db, source, &cols));
-    available = ColumnNames(cols);
-  }
+  const TableSum want{ToInt64(recorded.at(0, 0)), recorded.get(0, 1)};
+  RestoreSource source;
+  PLANRUN_RETURN_IF_ERROR(OpenSource(ctx, *step, table, &source));
 
   std::vector<ColumnInfo> target;
   PLANRUN_RETURN_IF_ERROR(LoadColumns(*ctx.db, table, &target));
   std::vector<std::string> writable, updatable;
-  for (const std::string& c : saved) {
+  for (const std::string& c : source.saved) {
     auto t = std::find_if(target.begin(), target.end(),
                           [&](const ColumnInfo& info) { return info.name == c; });
     if (t == target.end()) {
       return Status::Failed("cannot restore " + table.Display() + " exactly: column '" + c +
                             "' of the backup no longer exists in the table");
     }
-    if (t->generated || !Contains(available, c)) continue;
+    if (t->generated || !Contains(source.held, c)) continue;
     writable.push_back(c);
     if (!t->identity_always) updatable.push_back(c);
   }
@@ -154,46 +198,18 @@ Status RestoreTableFromBackup(StepContext& ctx, const StepDecl& backup_decl,
     }
   }
 
-  const std::string t = table.Quoted() + " AS d";
-  const std::string s = source.Quoted() + " AS s";
-  const std::string insert = "INSERT INTO " + table.Quoted() + " (" + QuoteIdentList(writable) +
-                             ") OVERRIDING SYSTEM VALUE SELECT " + SourceList(writable) + " FROM " +
-                             s;
-  std::vector<std::pair<std::string, std::string>> statements;  // label, sql
-  if (pk.empty()) {
-    statements = {{"deleted", "DELETE FROM " + table.Quoted()}, {"inserted", insert}};
-  } else {
-    statements.emplace_back("deleted", "DELETE FROM " + t + " WHERE NOT EXISTS (SELECT 1 FROM " +
-                                           s + " WHERE " + Match(pk) + ")");
-    std::vector<std::string> sets;
-    for (const std::string& c : updatable) {
-      if (!Contains(pk, c)) sets.push_back(QuoteIdent(c) + " = s." + QuoteIdent(c));
-    }
-    if (!sets.empty()) {
-      std::vector<std::string> non_pk;
-      for (const std::string& c : updatable) {
-        if (!Contains(pk, c)) non_pk.push_back(c);
-      }
-      statements.emplace_back("updated", "UPDATE " + t + " SET " + Join(sets, ", ") + " FROM " + s +
-                                             " WHERE " + Match(pk) + " AND " +
-                                             RowText("d", non_pk) + " IS DISTINCT FROM " +
-                                             RowText("s", non_pk));
-    }
-    statements.emplace_back(
-        "inserted", insert + " WHERE NOT EXISTS (SELECT 1 FROM " + t + " WHERE " + Match(pk) + ")");
-  }
   std::vector<std::string> done;
-  for (const auto& [label, sql] : statements) {
+  for (const auto& [label, sql] : RestoreSql(table, source.table, pk, writable, updatable)) {
     pg::Result r;
     PLANRUN_RETURN_IF_ERROR(ctx.db->Exec(sql, &r));
     ctx.counters["rows_restored"] += r.affected;
     done.push_back(std::to_string(r.affected) + " " + label);
   }
-  if (!spec.dir.empty())
+  if (!spec.dir.empty()) {
     PLANRUN_RETURN_IF_ERROR(ctx.db->Exec("DROP TABLE " + kRestoreTemp.Quoted()));
-
+  }
   TableSum got;
-  PLANRUN_RETURN_IF_ERROR(TableChecksum(*ctx.db, table, saved, &got));
+  PLANRUN_RETURN_IF_ERROR(TableChecksum(*ctx.db, table, source.saved, &got));
   if (got.rows != want.rows || got.checksum != want.checksum) {
     return Status::Failed("restore of " + table.Display() + " does not match its backup: " +
                           std::to_string(got.rows) + " rows with checksum " + got.checksum +

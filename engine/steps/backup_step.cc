@@ -120,12 +120,13 @@ Status BackupStep::ApplyToSchema(StepContext& ctx) const {
 Status BackupStep::ApplyToDir(StepContext& ctx) const {
   const std::string dir = VersionDir();
   const std::string metadata_path = dir + "/metadata.json";
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::Io("cannot create backup directory " + dir + ": " + ec.message());
-  std::filesystem::remove(metadata_path, ec);
-  if (ec) return Status::Io("cannot remove old " + metadata_path + ": " + ec.message());
-
+  if (!ctx.dry_run) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Status::Io("cannot create backup directory " + dir + ": " + ec.message());
+    std::filesystem::remove(metadata_path, ec);
+    if (ec) return Status::Io("cannot remove old " + metadata_path + ": " + ec.message());
+  }
   BackupMetadata metadata;
   metadata.plan = ctx.env.plan ? ctx.env.plan->name : "";
   metadata.version = spec_.version;
@@ -136,10 +137,13 @@ Status BackupStep::ApplyToDir(StepContext& ctx) const {
     PLANRUN_RETURN_IF_ERROR(SaveFile(ctx, t, &entry));
     ctx.counters["tables"]++;
     ctx.counters["rows"] += entry.rows;
-    ctx.out->Info("backed up " + t.Display() + " (" + std::to_string(entry.rows) + " rows) to " +
-                  Location(ctx.env.names, t));
+    ctx.out->Info(
+        (ctx.dry_run ? "read " : "backed up ") + t.Display() + " (" + std::to_string(entry.rows) +
+        " rows) " +
+        (ctx.dry_run ? "without writing it: dry run" : "to " + Location(ctx.env.names, t)));
     metadata.tables.push_back(std::move(entry));
   }
+  if (ctx.dry_run) return Status::OK();
   return WriteFileAtomically(metadata_path, MetadataJson(metadata));
 }
 
@@ -148,21 +152,24 @@ Status BackupStep::SaveFile(StepContext& ctx, const TableName& table, BackupFile
   out->table = table.Key();
   out->file = FileName(table);
   PLANRUN_RETURN_IF_ERROR(LoadColumns(*ctx.db, table, &out->columns));
-  std::unique_ptr<AtomicFile> file;
-  PLANRUN_RETURN_IF_ERROR(AtomicFile::Create(VersionDir() + "/" + out->file, &file));
+  std::unique_ptr<AtomicFile> file;  // none in a dry run
+  if (!ctx.dry_run) {
+    PLANRUN_RETURN_IF_ERROR(AtomicFile::Create(VersionDir() + "/" + out->file, &file));
+  }
   Sha256 sha;
   int64_t lines = 0;
   PLANRUN_RETURN_IF_ERROR(ctx.db->CopyOut(CopySql(table), [&](std::string_view chunk) {
     lines += std::count(chunk.begin(), chunk.end(), '\n');
     sha.Update(chunk);
-    return file->Write(chunk);
+    return file ? file->Write(chunk) : Status::OK();
   }));
-  PLANRUN_RETURN_IF_ERROR(file->Commit());
+  if (file) PLANRUN_RETURN_IF_ERROR(file->Commit());
   out->sha256 = sha.HexDigest();
   pg::Result r;
   PLANRUN_RETURN_IF_ERROR(ctx.db->Exec(RecordSql(ctx.env.names, table, table.Quoted()), &r));
-  if (r.rows.empty())
+  if (r.rows.empty()) {
     return Status::Internal("recording the backup of " + table.Display() + " returned no row");
+  }
   out->rows = ToInt64(r.at(0, 0));
   out->checksum = r.get(0, 1);
   if (out->rows != lines) {

@@ -11,7 +11,8 @@
 // lists the files with their row counts, sha256 and checksums; metadata.json
 // is written last, so its presence means every file is complete. Either way
 // one row per table goes to <tracking schema>.backups with the row count and
-// TableChecksum, which a restore must reproduce.
+// TableChecksum, which a restore must reproduce. In a dry run, dir mode
+// reads each table with COPY but writes no file.
 //
 // Rolling back the backup step itself drops the backup tables (schema mode)
 // or keeps the files (dir mode). RestoreTableFromBackup is what the executor

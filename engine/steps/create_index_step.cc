@@ -122,8 +122,8 @@ class CreateIndexStep : public Step {
 Status ParseCreateIndexStep(const Node& body, const StepParseContext& ctx,
                             std::unique_ptr<Step>* out) {
   MapReader r(ctx.file, body, "create_index step");
-  PLANRUN_RETURN_IF_ERROR(CheckKeys(r, {"table", "columns", "expressions", "name", "unique",
-                                          "using", "where", "concurrently"}));
+  PLANRUN_RETURN_IF_ERROR(CheckKeys(
+      r, {"table", "columns", "expressions", "name", "unique", "using", "where", "concurrently"}));
   IndexSpec spec;
   PLANRUN_RETURN_IF_ERROR(r.Table("table", &spec.table, true));
   PLANRUN_RETURN_IF_ERROR(r.IdentifierList("columns", &spec.columns));

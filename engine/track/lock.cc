@@ -56,7 +56,7 @@ Status MigrationLock::Acquire(int64_t timeout_ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min(left, kPollMs)));
   }
   std::string holder;
-  PLANRUN_RETURN_IF_ERROR(DescribeHolder(&holder));
+  PLANRUN_RETURN_IF_ERROR(FindHolder(*session_, schema_, &holder));
   if (holder.empty()) {
     // The holder finished between the last try and the look-up.
     PLANRUN_RETURN_IF_ERROR(TryLock(&got));
@@ -89,10 +89,11 @@ Status MigrationLock::TryLock(bool* got) {
   return Status::OK();
 }
 
-Status MigrationLock::DescribeHolder(std::string* holder) {
-  uint64_t key = static_cast<uint64_t>(key_);
+Status MigrationLock::FindHolder(pg::Session& session, const std::string& schema,
+                                 std::string* holder) {
+  uint64_t key = static_cast<uint64_t>(KeyFor(schema));
   pg::Result r;
-  PLANRUN_RETURN_IF_ERROR(session_->Query(
+  PLANRUN_RETURN_IF_ERROR(session.Query(
       kHolderSql, {std::to_string(key >> 32), std::to_string(key & 0xffffffffu)}, &r));
   holder->clear();
   if (r.rows.empty()) return Status::OK();

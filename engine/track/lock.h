@@ -46,12 +46,15 @@ class MigrationLock {
   /// The advisory lock key for `schema`: FNV-1a (64-bit) of "planrun:" + schema.
   static int64_t KeyFor(const std::string& schema);
 
+  /// Sets *holder to "<application_name> (server pid N, <client address or
+  /// local>, connected since <UTC time>+00)" of the session holding the lock
+  /// for `schema` in `session`'s database, or to "" when it is free. Does not
+  /// take the lock.
+  static Status FindHolder(pg::Session& session, const std::string& schema, std::string* holder);
+
  private:
   /// Sets *got to whether pg_try_advisory_lock succeeded.
   Status TryLock(bool* got);
-  /// "<application_name> (server pid N, <addr>, connected since <ts>)" of the
-  /// session holding the lock; empty when none does.
-  Status DescribeHolder(std::string* holder);
 
   pg::Session* session_;
   std::string schema_;

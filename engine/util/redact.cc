@@ -38,24 +38,29 @@ void MaskUrlPasswords(std::string* out) {
     size_t start = i + 1;
     size_t end = start;
     while (end < out->size() && !IsSpace((*out)[end])) ++end;
-    size_t at = out->rfind('@', end - 1);
-    if (end == start || at == std::string::npos || at < start) continue;
+    size_t at = end == start ? std::string::npos : out->rfind('@', end - 1);
+    if (at == std::string::npos || at < start) {
+      pos = end;  // no '@' left in this run of text, so no later URL in it has a password
+      continue;
+    }
     out->replace(start, at - start, kMask);
     pos = start + sizeof(kMask) - 1;
   }
 }
 
 /// Masks the value of every "password=VALUE" (any case, blanks around '=');
-/// VALUE is a single-quoted string with backslash escapes, or the text up to
-/// white space or '&'.
+/// VALUE is a single-quoted string with backslash escapes (to the end of the
+/// text when unterminated), or the text up to white space or '&'.
 void MaskKeyValuePasswords(std::string* out) {
   std::string lower = *out;
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return std::tolower(c); });
-  // Masking shortens the text; walk from the end so earlier offsets stay valid.
+  // Masking changes lengths; walk from the end so earlier offsets stay valid.
   std::vector<std::pair<size_t, size_t>> values;  // [start, end) to mask
+  size_t next = 0;
   for (size_t pos = lower.find("password"); pos != std::string::npos;
-       pos = lower.find("password", pos + 1)) {
+       pos = lower.find("password", next)) {
+    next = pos + 1;
     size_t i = pos + 8;
     while (i < lower.size() && IsSpace(lower[i])) ++i;
     if (i >= lower.size() || lower[i] != '=') continue;
@@ -66,12 +71,15 @@ void MaskKeyValuePasswords(std::string* out) {
       for (end = i + 1; end < lower.size() && lower[end] != '\''; ++end) {
         if (lower[end] == '\\') ++end;
       }
-      end = end < lower.size() ? end + 1 : i;  // unterminated: take it as a plain value
+      end = std::min(end + 1, lower.size());  // unterminated: mask to the end
     }
     if (end == i) {
       while (end < lower.size() && !IsSpace(lower[end]) && lower[end] != '&') ++end;
     }
-    if (end > i) values.emplace_back(i, end);
+    if (end > i) {
+      values.emplace_back(i, end);
+      next = end;
+    }
   }
   for (auto it = values.rbegin(); it != values.rend(); ++it) {
     out->replace(it->first, it->second - it->first, kMask);

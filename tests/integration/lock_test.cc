@@ -5,6 +5,7 @@
 #include "pg/session.h"
 #include "support.h"
 #include "track/lock.h"
+#include "util/strings.h"
 
 namespace planrun {
 namespace {
@@ -142,6 +143,35 @@ TEST_CASE("a killed holder frees the lock at once") {
     CHECK(TimeMs([&] { st = waiter.Acquire(5000); }) < 1000);
     CHECK(st.ok());
   }
+}
+
+TEST_CASE("FindHolder describes the holder in this database only") {
+  auto observer = Open("observer");
+  std::string holder = "unset";
+  REQUIRE(MigrationLock::FindHolder(*observer, "planrun", &holder).ok());
+  CHECK(holder == "");
+
+  // The same key in another database is another lock.
+  pg::ConnectOptions options;
+  options.conninfo = "dbname=postgres";
+  options.application_name = "elsewhere";
+  std::unique_ptr<pg::Session> elsewhere;
+  REQUIRE(pg::Connect(options, &elsewhere).ok());
+  MigrationLock foreign(elsewhere.get(), "planrun");
+  REQUIRE(foreign.Acquire(0).ok());
+  REQUIRE(MigrationLock::FindHolder(*observer, "planrun", &holder).ok());
+  CHECK(holder == "");
+
+  auto holder_session = Open("planrun rollback (carol@db-1 pid 7)");
+  MigrationLock lock(holder_session.get(), "planrun");
+  REQUIRE(lock.Acquire(0).ok());
+  REQUIRE(MigrationLock::FindHolder(*observer, "planrun", &holder).ok());
+  CHECK(StartsWith(holder, "planrun rollback (carol@db-1 pid 7) (server pid " +
+                               std::to_string(holder_session->BackendPid()) + ", "));
+  CHECK(std::regex_match(holder.substr(holder.find(", connected since ")),
+                         std::regex(R"(, connected since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00\))")));
+  REQUIRE(MigrationLock::FindHolder(*observer, "planrun_other", &holder).ok());
+  CHECK(holder == "");
 }
 
 TEST_CASE("acquiring twice holds the lock once; releasing twice is harmless") {

@@ -58,21 +58,21 @@ TEST_CASE("add_columns Apply and Revert run the described SQL and report") {
   std::vector<std::string> want = step->DescribeUp(StepEnv());
   want.push_back(step->DescribeDown(StepEnv())[0]);
   CHECK(h.db.statements() == want);
-  CHECK(h.out.lines() ==
-        std::vector<std::string>{"info: added columns description, team_id, likes to packages",
-                                 "info: dropped columns description, team_id, likes from packages"});
+  CHECK(h.out.lines() == std::vector<std::string>{
+                             "info: added columns description, team_id, likes to packages",
+                             "info: dropped columns description, team_id, likes from packages"});
 }
 
 TEST_CASE("IsSqlTypeName accepts type names and nothing else") {
-  for (const char* ok : {"text", "uuid", "numeric(10,2)", "numeric(10, -2)",
-                         "timestamp with time zone", "timestamp(3) with time zone",
-                         "character varying(20)", "text[]", "int[][]", "varchar(20)[]",
-                         "public.mood", "double precision"}) {
+  for (const char* ok :
+       {"text", "uuid", "numeric(10,2)", "numeric(10, -2)", "timestamp with time zone",
+        "timestamp(3) with time zone", "character varying(20)", "text[]", "int[][]",
+        "varchar(20)[]", "public.mood", "double precision"}) {
     INFO(ok);
     CHECK(IsSqlTypeName(ok));
   }
-  for (const char* bad : {"", "text; DROP TABLE x", "text)", "(text)", "int -- x", "1abc",
-                          "text[", "numeric(a)", "int, x", "\"quoted\"", "text  "}) {
+  for (const char* bad : {"", "text; DROP TABLE x", "text)", "(text)", "int -- x", "1abc", "text[",
+                          "numeric(a)", "int, x", "\"quoted\"", "text  "}) {
     INFO(bad);
     CHECK_FALSE(IsSqlTypeName(bad));
   }
@@ -98,8 +98,9 @@ TEST_CASE("add_columns parse errors") {
         "table(column) or schema.table(column) with plain identifiers\n"
         "columns: [{name: c, type: int, references: 'a.b.c(id)'}]\n"
         "                                           ^");
-  CHECK(error("table: p\n") == "plan.yaml:1:1: error: add_columns step needs 'columns'\n"
-                               "table: p\n^");
+  CHECK(error("table: p\n") ==
+        "plan.yaml:1:1: error: add_columns step needs 'columns'\n"
+        "table: p\n^");
   CHECK(error("table: p\ncolumns: []\n") ==
         "plan.yaml:2:10: error: 'columns' in add_columns step is empty\ncolumns: []\n         ^");
   CHECK(error("table: p\ncolumns: {c: text}\n") ==
@@ -109,7 +110,8 @@ TEST_CASE("add_columns parse errors") {
         "plan.yaml:3:5: error: column in add_columns step needs 'type'\n  - {name: c}\n    ^");
   CHECK(error("table: p\ncolumns:\n  - {name: c, type: int, nulable: true}\n") ==
         "plan.yaml:3:26: error: unknown key 'nulable' in column in add_columns step; "
-        "expected one of: check, default, name, not_null, references, type, unique\n  - {name: c, type: int, nulable: true}\n                         ^");
+        "expected one of: check, default, name, not_null, references, type, unique\n  - {name: c, "
+        "type: int, nulable: true}\n                         ^");
   CHECK(error("table: p\ncolumns:\n  - {name: c, type: int}\n  - {name: c, type: text}\n") ==
         "plan.yaml:4:12: error: column 'c' is listed twice in add_columns step\n"
         "  - {name: c, type: text}\n           ^");

@@ -74,8 +74,7 @@ TEST_CASE("create_index drops an invalid index left by an interrupted run first"
   h.db.On("indisvalid", Rows({{"t"}}));
   REQUIRE(step->Apply(h.ctx).ok());
   CHECK(h.db.statements() == std::vector<std::string>{kValidity, kDrop, kCreate, kValidity});
-  CHECK(h.out.lines()[0] ==
-        "info: dropped invalid index packages_name_idx left by an earlier run");
+  CHECK(h.out.lines()[0] == "info: dropped invalid index packages_name_idx left by an earlier run");
 }
 
 TEST_CASE("create_index drops an index that ends up invalid and fails") {
@@ -134,8 +133,7 @@ TEST_CASE("create_index in a dry run builds without CONCURRENTLY") {
 
 TEST_CASE("create_index not concurrently runs only the CREATE") {
   std::unique_ptr<Step> step;
-  PARSE_OK(ParseCreateIndexStep, "table: packages\ncolumns: [name]\nconcurrently: false\n",
-           &step);
+  PARSE_OK(ParseCreateIndexStep, "table: packages\ncolumns: [name]\nconcurrently: false\n", &step);
   Harness h;
   REQUIRE(step->Apply(h.ctx).ok());
   REQUIRE(step->Revert(h.ctx).ok());

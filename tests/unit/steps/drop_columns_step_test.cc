@@ -34,10 +34,11 @@ TEST_CASE("drop_columns describes saving, dropping and restoring") {
   CHECK(step->DescribeDown(StepEnv()) ==
         std::vector<std::string>{
             std::string("ALTER TABLE \"packages\" ADD COLUMN \"legacy\" <type and default saved "
-                        "in ") + kSaved + ">, ADD COLUMN \"flags\" <type and default saved in " +
-                kSaved + ">",
+                        "in ") +
+                kSaved + ">, ADD COLUMN \"flags\" <type and default saved in " + kSaved + ">",
             std::string("UPDATE \"packages\" AS d SET \"legacy\" = b.\"legacy\", \"flags\" = "
-                        "b.\"flags\" FROM ") + kBackup + " AS b WHERE <primary key columns match>",
+                        "b.\"flags\" FROM ") +
+                kBackup + " AS b WHERE <primary key columns match>",
             "ALTER TABLE \"packages\" ALTER COLUMN <each saved NOT NULL column> SET NOT NULL",
             std::string("DROP TABLE ") + kBackup + ", " + kSaved});
   CHECK(step->reversibility() == Reversibility::kReversible);
@@ -107,15 +108,17 @@ TEST_CASE("drop_columns Revert re-adds, refills by primary key and drops the bac
   h.db.On("ORDER BY ordinal", Rows({{"legacy", "text", "t", "'none'::text", "f"},
                                     {"flags", "integer", "f", std::nullopt, "f"},
                                     {"total", "integer", "f", "(likes * 2)", "t"}}));
-  h.db.On("pg_attribute a ON a.attrelid = c.rel",
-          Rows({{"f", "id", "bigint", "f", "f"}, {"f", "legacy", "text", "f", "f"},
-                {"f", "flags", "integer", "f", "f"}, {"f", "total", "integer", "f", "f"}}));
+  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "bigint", "f", "f"},
+                                                        {"f", "legacy", "text", "f", "f"},
+                                                        {"f", "flags", "integer", "f", "f"},
+                                                        {"f", "total", "integer", "f", "f"}}));
   h.db.On("UPDATE", Affected(7));
   REQUIRE(step->Revert(h.ctx).ok());
   const std::vector<std::string>& sql = h.db.statements();
   REQUIRE(sql.size() == 7);
   CHECK(sql[0] == std::string("SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT "
-                              "NULL [$1=") + kBackup + ", $2=" + kSaved + "]");
+                              "NULL [$1=") +
+                      kBackup + ", $2=" + kSaved + "]");
   CHECK(sql[1] == std::string("SELECT name, type, not_null, expr, generated FROM ") + kSaved +
                       " ORDER BY ordinal");
   CHECK(sql[3] ==
@@ -123,8 +126,8 @@ TEST_CASE("drop_columns Revert re-adds, refills by primary key and drops the bac
         "\"flags\" integer, ADD COLUMN \"total\" integer GENERATED ALWAYS AS ((likes * 2)) "
         "STORED");
   CHECK(sql[4] == std::string("UPDATE \"packages\" AS d SET \"legacy\" = b.\"legacy\", "
-                              "\"flags\" = b.\"flags\" FROM ") + kBackup +
-                      " AS b WHERE d.\"id\" = b.\"id\"");
+                              "\"flags\" = b.\"flags\" FROM ") +
+                      kBackup + " AS b WHERE d.\"id\" = b.\"id\"");
   CHECK(sql[5] == "ALTER TABLE \"packages\" ALTER COLUMN \"legacy\" SET NOT NULL");
   CHECK(sql[6] == std::string("DROP TABLE ") + kBackup + ", " + kSaved);
   CHECK(h.ctx.counters["rows"] == 7);
@@ -150,8 +153,9 @@ TEST_CASE("drop_columns parse errors") {
   auto error = [&](const std::string& yaml) {
     return ParseBody(ParseDropColumnsStep, yaml, &step).message();
   };
-  CHECK(error("table: p\n") == "plan.yaml:1:1: error: drop_columns step needs 'columns'\n"
-                               "table: p\n^");
+  CHECK(error("table: p\n") ==
+        "plan.yaml:1:1: error: drop_columns step needs 'columns'\n"
+        "table: p\n^");
   CHECK(error("table: p\ncolumns: []\n") ==
         "plan.yaml:2:10: error: 'columns' in drop_columns step is empty\ncolumns: []\n"
         "         ^");

@@ -12,13 +12,11 @@ TEST_CASE("rename_columns renames in order and back in reverse order") {
   std::unique_ptr<Step> step;
   PARSE_OK(ParseRenameColumnsStep, "table: auth.users\ncolumns: {a: b, c: d}\n", &step);
   CHECK(step->DescribeUp(StepEnv()) ==
-        std::vector<std::string>{
-            "ALTER TABLE \"auth\".\"users\" RENAME COLUMN \"a\" TO \"b\"",
-            "ALTER TABLE \"auth\".\"users\" RENAME COLUMN \"c\" TO \"d\""});
+        std::vector<std::string>{"ALTER TABLE \"auth\".\"users\" RENAME COLUMN \"a\" TO \"b\"",
+                                 "ALTER TABLE \"auth\".\"users\" RENAME COLUMN \"c\" TO \"d\""});
   CHECK(step->DescribeDown(StepEnv()) ==
-        std::vector<std::string>{
-            "ALTER TABLE \"auth\".\"users\" RENAME COLUMN \"d\" TO \"c\"",
-            "ALTER TABLE \"auth\".\"users\" RENAME COLUMN \"b\" TO \"a\""});
+        std::vector<std::string>{"ALTER TABLE \"auth\".\"users\" RENAME COLUMN \"d\" TO \"c\"",
+                                 "ALTER TABLE \"auth\".\"users\" RENAME COLUMN \"b\" TO \"a\""});
   CHECK(step->reversibility() == Reversibility::kReversible);
   REQUIRE(step->Writes().size() == 1);
   CHECK(step->Writes()[0].Key() == "auth.users");

@@ -25,8 +25,7 @@ TEST_CASE("sql step parses up, down, reads, writes and transaction") {
   CHECK_FALSE(step->Transactional());
   CHECK_FALSE(step->RevertTransactional());
   CHECK(step->reversibility() == Reversibility::kReversible);
-  CHECK(step->DescribeUp(StepEnv()) ==
-        std::vector<std::string>{"UPDATE packages SET likes = 0"});
+  CHECK(step->DescribeUp(StepEnv()) == std::vector<std::string>{"UPDATE packages SET likes = 0"});
   CHECK(step->DescribeDown(StepEnv()) ==
         std::vector<std::string>{"UPDATE packages SET likes = NULL"});
 }

@@ -34,11 +34,11 @@ inline Status ParseBody(const StepParser& parser, const std::string& yaml,
 }
 
 /// Like ParseBody, for bodies that must parse; REQUIREs success.
-#define PARSE_OK(parser, yaml, out)                    \
-  do {                                                 \
+#define PARSE_OK(parser, yaml, out)                       \
+  do {                                                    \
     ::planrun::Status st_ = ParseBody(parser, yaml, out); \
-    INFO(st_.message());                               \
-    REQUIRE(st_.ok());                                 \
+    INFO(st_.message());                                  \
+    REQUIRE(st_.ok());                                    \
   } while (0)
 
 /// A StepContext on a FakeSession and a RecordingReporter.

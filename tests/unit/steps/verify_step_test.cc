@@ -35,8 +35,7 @@ TEST_CASE("verify as a list is a barrier that changes nothing") {
 TEST_CASE("verify as a mapping with reads is not a barrier") {
   std::unique_ptr<Step> step;
   PARSE_OK(ParseVerifyStep,
-           "reads: [packages]\nassertions:\n  - {name: a, sql: SELECT 1, expect_rows: 1}\n",
-           &step);
+           "reads: [packages]\nassertions:\n  - {name: a, sql: SELECT 1, expect_rows: 1}\n", &step);
   CHECK_FALSE(step->IsBarrier());
   REQUIRE(step->Reads().size() == 1);
   CHECK(step->Reads()[0].Key() == "public.packages");
@@ -110,9 +109,9 @@ TEST_CASE("verify expect_rows shows up to five rows") {
             &step, "v");
   REQUIRE(step);
   Harness h;
-  h.db.On("team_id IS NULL", Rows({{"1", "a"}, {"2", std::nullopt}, {"3", "c"}, {"4", "d"},
-                                   {"5", "e"}, {"6", "f"}},
-                                  {"id", "name"}));
+  h.db.On("team_id IS NULL",
+          Rows({{"1", "a"}, {"2", std::nullopt}, {"3", "c"}, {"4", "d"}, {"5", "e"}, {"6", "f"}},
+               {"id", "name"}));
   CHECK(step->Apply(h.ctx).message() ==
         "verify step 'v' failed: 1 of 1 assertions\n"
         "  assertion 'no orphans' failed\n"

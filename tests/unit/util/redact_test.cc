@@ -64,6 +64,7 @@ TEST_CASE_METHOD(Clean, "Redact handles edge cases of key=value passwords") {
   CHECK(Redact("password='open end") == "password=***");
   CHECK(Redact("Password='a' and password=b") == "Password=*** and password=***");
   CHECK(Redact("password: x") == "password: x");
+  CHECK(Redact("password=password=x y") == "password=*** y");
 }
 
 TEST_CASE_METHOD(Clean, "Redact hides several URL passwords in one text") {
@@ -79,6 +80,9 @@ TEST_CASE_METHOD(Clean, "Redact copes with long texts") {
   CHECK(Redact(quoted) == "password=*** tail");
   std::string url = "x://a:" + std::string(300000, 'b') + "@h";
   CHECK(Redact(url) == "x://a:***@h");
+  std::string many;
+  for (int i = 0; i < 50000; ++i) many += "://a:";
+  CHECK(Redact(many) == many);
 }
 
 }  // namespace
