@@ -146,9 +146,7 @@ class LibpqSession : public Session {
 
  private:
   /// libpq's message for a failure outside any statement result.
-  Status ConnectionError() const {
-    return Status::Database(Redact(Trim(PQerrorMessage(conn_))));
-  }
+  Status ConnectionError() const { return Status::Database(Redact(Trim(PQerrorMessage(conn_)))); }
 
   /// Reads every result of what was sent last; `out` (may be null) gets the
   /// last statement's result. The first error wins, but every result is read
@@ -190,10 +188,11 @@ class LibpqSession : public Session {
     ExecStatusType got = res != nullptr ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (got == expected) return Status::OK();
     const char* wanted = expected == PGRES_COPY_IN ? "COPY FROM STDIN" : "COPY TO STDOUT";
-    Status st = res == nullptr                ? ConnectionError()
-                : got == PGRES_FATAL_ERROR    ? ErrorFromResult(res.get())
-                                              : Status::Invalid(std::string("not a ") + wanted +
-                                                                " statement: " + Redact(copy_sql));
+    Status st =
+        res == nullptr ? ConnectionError()
+        : got == PGRES_FATAL_ERROR
+            ? ErrorFromResult(res.get())
+            : Status::Invalid(std::string("not a ") + wanted + " statement: " + Redact(copy_sql));
     if (got == PGRES_COPY_IN) PQputCopyEnd(conn_, "not a COPY FROM STDIN statement");
     if (got == PGRES_COPY_OUT) DiscardCopyData();
     Finish(nullptr);

@@ -93,8 +93,8 @@ class ConsoleReporter : public Reporter {
 };
 
 /// A reporter logging through `sink` (text: "info  message"; JSON: the line as built).
-std::unique_ptr<Reporter> MakeReporter(LogFormat format, Verbosity verbosity,
-                                       spdlog::sink_ptr sink, std::ostream* out) {
+std::unique_ptr<Reporter> MakeReporter(LogFormat format, Verbosity verbosity, spdlog::sink_ptr sink,
+                                       std::ostream* out) {
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   formatter->add_flag<LabelFlag>('*').set_pattern(format == LogFormat::kJson ? "%v" : "%^%*%$ %v");
   sink->set_formatter(std::move(formatter));

@@ -74,8 +74,8 @@ TEST_CASE("Exec returns text values, NULLs and column names") {
                   "interval '1 day 2 hours' AS f, date '2024-02-29' AS g, '' AS h");
   CHECK(r.columns == std::vector<std::string>{"a", "b", "c", "d", "e", "f", "g", "h"});
   REQUIRE(r.rows.size() == 1);
-  CHECK(r.rows[0] == std::vector<Value>{"1", std::nullopt, "x'y", "0.1",
-                                        "2024-01-02 03:04:05", "P1DT2H", "2024-02-29", ""});
+  CHECK(r.rows[0] == std::vector<Value>{"1", std::nullopt, "x'y", "0.1", "2024-01-02 03:04:05",
+                                        "P1DT2H", "2024-02-29", ""});
   CHECK(r.get(0, 1, "fallback") == "fallback");
   CHECK(r.get(0, 7, "fallback") == "");
   CHECK(r.command == "SELECT 1");
@@ -99,7 +99,8 @@ TEST_CASE("Exec runs several statements and reports the last one") {
   CHECK(r.affected == 1);
   CHECK(r.rows == std::vector<std::vector<Value>>{{"4", "d"}});
 
-  r = Must(*s, "DROP TABLE IF EXISTS counts_copy; CREATE TABLE counts_copy AS SELECT * FROM counts");
+  r = Must(*s,
+           "DROP TABLE IF EXISTS counts_copy; CREATE TABLE counts_copy AS SELECT * FROM counts");
   CHECK(r.command == "SELECT 4");
   CHECK(r.affected == 4);
 
@@ -143,8 +144,9 @@ TEST_CASE("errors carry SQLSTATE and PostgreSQL's whole message") {
         "LINE 1: SELECT * FROM nope\n"
         "                      ^");
 
-  Must(*s, "DROP TABLE IF EXISTS uniq; CREATE TABLE uniq (id int PRIMARY KEY); "
-           "INSERT INTO uniq VALUES (1)");
+  Must(*s,
+       "DROP TABLE IF EXISTS uniq; CREATE TABLE uniq (id int PRIMARY KEY); "
+       "INSERT INTO uniq VALUES (1)");
   st = s->Exec("INSERT INTO uniq VALUES (1)");
   CHECK(st.sqlstate() == "23505");
   CHECK(st.message() ==
@@ -199,11 +201,12 @@ TEST_CASE("BEGIN, COMMIT and ROLLBACK are plain statements") {
 
 TEST_CASE("CopyOut and CopyIn round-trip tricky values byte for byte") {
   auto s = testing::Connect(Db());
-  Must(*s, "DROP TABLE IF EXISTS src, dst; CREATE TABLE src (id int, v text); "
-           "CREATE TABLE dst (id int, v text)");
-  const std::vector<Value> values = {"tab\there", "new\nline",  "back\\slash", "cr\rreturn",
-                                     "é 漢字 🎉",  "",           std::nullopt,  "\\N",
-                                     "end\\",      "a\\tb",      " spaces "};
+  Must(*s,
+       "DROP TABLE IF EXISTS src, dst; CREATE TABLE src (id int, v text); "
+       "CREATE TABLE dst (id int, v text)");
+  const std::vector<Value> values = {"tab\there", "new\nline", "back\\slash", "cr\rreturn",
+                                     "é 漢字 🎉",  "",          std::nullopt,  "\\N",
+                                     "end\\",     "a\\tb",     " spaces "};
   for (size_t i = 0; i < values.size(); ++i) {
     Status st = s->Query("INSERT INTO src VALUES ($1, $2)", {std::to_string(i), values[i]});
     REQUIRE(st.ok());
@@ -336,8 +339,8 @@ TEST_CASE("sessions are set up for exact text round trips") {
                   "current_setting('IntervalStyle'), current_setting('extra_float_digits'), "
                   "current_setting('client_encoding'), "
                   "current_setting('standard_conforming_strings'), pg_backend_pid()");
-  CHECK(r.rows[0] == std::vector<Value>{"planrun test (pid 1)", "ISO, YMD", "iso_8601", "3",
-                                        "UTF8", "on", std::to_string(s->BackendPid())});
+  CHECK(r.rows[0] == std::vector<Value>{"planrun test (pid 1)", "ISO, YMD", "iso_8601", "3", "UTF8",
+                                        "on", std::to_string(s->BackendPid())});
   CHECK(s->IsOpen());
 
   auto killer = testing::Connect(Db());
@@ -377,8 +380,7 @@ TEST_CASE("a failed connection names the target but never the password") {
   INFO(st.message());
   CHECK(st.code() == StatusCode::kDatabase);
   CHECK(StartsWith(st.message(), "cannot connect to PostgreSQL (" + h +
-                                     ":1/app as migrator): connection to server at \"" + h +
-                                     "\""));
+                                     ":1/app as migrator): connection to server at \"" + h + "\""));
   CHECK(st.message().find("S3cret") == std::string::npos);
   CHECK(s == nullptr);
   CHECK(Redact("pw Sup3r/S3cret and Sup3r%2FS3cret") == "pw *** and ***");
