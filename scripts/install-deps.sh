@@ -5,10 +5,10 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config
-  libyaml-cpp-dev libpqxx-dev libpq-dev libcurl4-openssl-dev liblua5.4-dev libspdlog-dev
+  libyaml-cpp-dev libpq-dev libcurl4-openssl-dev liblua5.4-dev libspdlog-dev
   catch2 libcli11-dev nlohmann-json3-dev libssl-dev
   postgresql postgresql-contrib postgresql-common
-  python3 python3-jsonschema
+  python3 python3-jsonschema python3-yaml
 )
 
 missing=()

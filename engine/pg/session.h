@@ -1,5 +1,5 @@
 // pg::Session: the one interface through which planrun talks to PostgreSQL.
-// pg/ is the only folder that includes libpqxx or libpq; everything else sees
+// pg/ is the only folder that includes libpq; everything else sees
 // this interface, so unit tests can use a recording fake (tests/) and
 // integration tests a real server.
 //

@@ -42,6 +42,39 @@ bool ParseDecimal(const std::string& s, int64_t* out, bool* overflow) {
   return true;
 }
 
+/// The result for a key that is not there: an error only when `required`.
+Status Absent(const MapReader& r, const std::string& key, bool required) {
+  if (!required) return Status::OK();
+  return r.Error(r.node().loc, r.what() + " needs '" + key + "'");
+}
+
+/// "'key' must be <expected>, got <what the node is>".
+std::string TypeMessage(const std::string& key, const std::string& expected, const Node& got) {
+  return "'" + key + "' must be " + expected + ", got " + got.KindName();
+}
+
+/// The items of a list value, or the value itself when it is a scalar; false
+/// when the value is neither.
+bool ListItems(const Node& v, std::vector<const Node*>* items) {
+  if (v.IsScalar()) {
+    items->push_back(&v);
+    return true;
+  }
+  if (!v.IsSeq()) return false;
+  for (const Node& item : v.seq) items->push_back(&item);
+  return true;
+}
+
+/// Parses a scalar as "name" or "schema.name", with a located error.
+Status CheckTable(const SourceFile& file, const Node& scalar, const std::string& what,
+                  TableName* out) {
+  if (ParseTableName(scalar.scalar, out)) return Status::OK();
+  return PlanError(file, scalar.loc,
+                   "invalid table name '" + scalar.scalar + "' in " + what +
+                       ": write name or schema.name, each part using letters, digits, _ and $, "
+                       "starting with a letter or _ (at most 63 bytes)");
+}
+
 }  // namespace
 
 MapReader::MapReader(const SourceFile& file, const Node& node, std::string what)
@@ -64,21 +97,6 @@ void MapReader::Allow(const std::string& key) {
 Status MapReader::Error(Loc loc, const std::string& message) const {
   return PlanError(file_, loc, message);
 }
-
-namespace {
-
-/// The result for a key that is not there: an error only when `required`.
-Status Absent(const MapReader& r, const std::string& key, bool required) {
-  if (!required) return Status::OK();
-  return r.Error(r.node().loc, r.what() + " needs '" + key + "'");
-}
-
-/// "'key' must be <expected>, got <what the node is>".
-std::string TypeMessage(const std::string& key, const std::string& expected, const Node& got) {
-  return "'" + key + "' must be " + expected + ", got " + got.KindName();
-}
-
-}  // namespace
 
 Status MapReader::String(const std::string& key, std::string* out, bool required) {
   const Node* v = Raw(key);
@@ -139,22 +157,6 @@ Status MapReader::Identifier(const std::string& key, std::string* out, bool requ
   return Status::OK();
 }
 
-namespace {
-
-/// The items of a list value, or the value itself when it is a scalar; null
-/// when the value is neither.
-bool ListItems(const Node& v, std::vector<const Node*>* items) {
-  if (v.IsScalar()) {
-    items->push_back(&v);
-    return true;
-  }
-  if (!v.IsSeq()) return false;
-  for (const Node& item : v.seq) items->push_back(&item);
-  return true;
-}
-
-}  // namespace
-
 Status MapReader::IdentifierList(const std::string& key, std::vector<std::string>* out,
                                  bool required) {
   const Node* v = Raw(key);
@@ -172,19 +174,6 @@ Status MapReader::IdentifierList(const std::string& key, std::vector<std::string
   *out = std::move(names);
   return Status::OK();
 }
-
-namespace {
-
-Status CheckTable(const SourceFile& file, const Node& scalar, const std::string& what,
-                  TableName* out) {
-  if (ParseTableName(scalar.scalar, out)) return Status::OK();
-  return PlanError(file, scalar.loc,
-                   "invalid table name '" + scalar.scalar + "' in " + what +
-                       ": write name or schema.name, each part using letters, digits, _ and $, "
-                       "starting with a letter or _ (at most 63 bytes)");
-}
-
-}  // namespace
 
 Status MapReader::Table(const std::string& key, TableName* out, bool required) {
   const Node* v = Raw(key);

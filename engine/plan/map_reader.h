@@ -26,7 +26,8 @@ namespace planrun {
 class MapReader {
  public:
   /// `what` names the mapping in messages, e.g. "backup step" or "plan".
-  /// `owner_loc` is where errors about missing keys point.
+  /// Errors about missing keys point at `node`. REQUIRES: `file` and `node`
+  /// outlive the reader.
   MapReader(const SourceFile& file, const Node& node, std::string what);
 
   /// Error unless the node is a mapping: "<what> must be a mapping, got a list".

@@ -55,9 +55,10 @@ Status ReadVersion(const SourceFile& file, const Node& v, const std::string& sub
           subject + " must not have leading zeros, got '" + v.scalar + "'; write " + fixed);
     }
   }
-  return PlanError(
-      file, v.loc,
-      subject + " must be an integer or dotted numbers like 2026.11.21.1, got " + v.KindName());
+  return PlanError(file, v.loc,
+                   subject +
+                       " must be a non-negative integer or dotted numbers like 2026.11.21.1, got " +
+                       v.KindName());
 }
 
 /// Reads the settings keys of `defaults:` or of a step entry over `*s`.
@@ -89,7 +90,10 @@ class PlanParser {
   }
 
   Status Parse(const Node& root) {
-    if (root.IsNull()) return PlanError(file_, root.loc, "plan needs 'version'");
+    if (root.IsNull()) {
+      return PlanError(file_, root.loc,
+                       "plan file is empty; a plan needs 'version', 'name' and 'steps'");
+    }
     MapReader r(file_, root, "plan");
     PLANRUN_RETURN_IF_ERROR(r.CheckIsMap());
     for (const std::string& key : PlanKeys()) r.Allow(key);

@@ -26,10 +26,10 @@ std::string DepthMessage(int max_depth) {
 /// Estimates nesting from the text alone, before yaml-cpp's recursive parser
 /// sees it: flow brackets outside quotes, comments and block scalars, plus one
 /// level per block collection, found by indentation and by "- ", "? " and
-/// "key: " at the start of lines. The estimate never exceeds the real depth
-/// (a list written at its key's indentation shares the key's level), so it
-/// stops hostile nesting without refusing a valid plan; the exact limit is
-/// enforced on the tree while building it.
+/// "key: " at the start of lines. The estimate may count low (a list written
+/// at its key's indentation shares the key's level), which the exact check on
+/// the tree while building it makes up for; it counts high only for brackets
+/// that open a continuation line of a multi-line plain scalar.
 class NestingScan {
  public:
   NestingScan(const SourceFile& file, int max_depth) : file_(file), max_depth_(max_depth) {}
@@ -375,8 +375,9 @@ class TreeBuilder : public YAML::EventHandler {
 Status ParseYaml(const SourceFile& file, Node* root, const YamlLimits& limits) {
   if (file.text.size() > limits.max_bytes) {
     return PlanError(file, Loc{},
-                     "plan file is " + std::to_string(file.text.size()) + " bytes; the limit is " +
-                         std::to_string(limits.max_bytes));
+                     "plan file is " + std::to_string(file.text.size()) +
+                         " bytes, over the limit of " + std::to_string(limits.max_bytes) +
+                         "; split it into smaller plans");
   }
   PLANRUN_RETURN_IF_ERROR(NestingScan(file, limits.max_depth).Run());
   std::istringstream in(file.text);

@@ -6,6 +6,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <mutex>

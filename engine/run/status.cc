@@ -9,18 +9,6 @@ namespace planrun {
 
 namespace {
 
-// Whether any session holds the migration lock of `schema` (without taking it).
-Status LockHeld(pg::Session& session, const std::string& schema, bool* held) {
-  const uint64_t key = static_cast<uint64_t>(MigrationLock::KeyFor(schema));
-  pg::Result r;
-  PLANRUN_RETURN_IF_ERROR(session.Query(
-      "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
-      "classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1",
-      {std::to_string(key >> 32), std::to_string(key & 0xffffffffu)}, &r));
-  *held = r.get(0, 0) != "0";
-  return Status::OK();
-}
-
 void AddSteps(const Plan* plan, const std::vector<StepRunRecord>& runs, PlanState* ps) {
   std::map<std::string, const StepRunRecord*> up;
   for (const auto& r : runs) {
@@ -61,8 +49,9 @@ Status CollectStatus(const std::vector<std::unique_ptr<Plan>>& plans, RunEnv& en
   PLANRUN_RETURN_IF_ERROR(tracker.Exists(&exists));
   std::map<std::string, MigrationRecord> records;
   if (exists) PLANRUN_RETURN_IF_ERROR(tracker.LoadMigrations(&records));
-  bool lock_held = false;
-  if (exists) PLANRUN_RETURN_IF_ERROR(LockHeld(*session, env.names.tracking, &lock_held));
+  std::string holder;
+  if (exists) PLANRUN_RETURN_IF_ERROR(MigrationLock::FindHolder(*session, env.names.tracking, &holder));
+  const bool lock_held = !holder.empty();
 
   std::vector<std::pair<Version, PlanState>> all;
   std::map<std::string, bool> seen;

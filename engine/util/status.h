@@ -2,7 +2,7 @@
 // Status. Cheap on success (no allocation); on failure it carries a kind, a
 // message written for the user and, for database errors, the SQLSTATE.
 // Nothing in planrun throws across a folder boundary: adapters for libraries
-// that throw (yaml-cpp, libpqxx) catch and convert to Status.
+// that throw (yaml-cpp) catch and convert to Status.
 #pragma once
 
 #include <memory>

@@ -212,16 +212,17 @@ TEST_CASE("ParsePlan gives kind parsers the plan directory and collects their fi
 
 TEST_CASE("ParsePlan needs a version") {
   CHECK(ErrorOf("{}\n") == "p/t.yaml:1:1: error: plan needs 'version'\n{}\n^");
-  CHECK(ErrorOf("") == "p/t.yaml:1:1: error: plan needs 'version'");
+  CHECK(ErrorOf("") ==
+        "p/t.yaml:1:1: error: plan file is empty; a plan needs 'version', 'name' and 'steps'");
   CHECK(ErrorOf("name: p\nsteps: []\n") == "p/t.yaml:1:1: error: plan needs 'version'\nname: p\n^");
 }
 
 TEST_CASE("ParsePlan refuses a version that is not numbers") {
   CHECK(ErrorOf("version: v2\n") ==
-        "p/t.yaml:1:10: error: 'version' must be an integer or dotted numbers like "
+        "p/t.yaml:1:10: error: 'version' must be a non-negative integer or dotted numbers like "
         "2026.11.21.1, got 'v2'\nversion: v2\n         ^");
   CHECK(ErrorOf("version: [2]\n") ==
-        "p/t.yaml:1:10: error: 'version' must be an integer or dotted numbers like "
+        "p/t.yaml:1:10: error: 'version' must be a non-negative integer or dotted numbers like "
         "2026.11.21.1, got a list\nversion: [2]\n         ^");
   CHECK(ErrorOf("version: 2026.01.05\n") ==
         "p/t.yaml:1:10: error: 'version' must not have leading zeros, got '2026.01.05'; write "
@@ -382,8 +383,8 @@ TEST_CASE("ParsePlan checks requires") {
         "p/t.yaml:4:11: error: plan 3 requires its own version; a plan can only require earlier "
         "versions\nrequires: 3.0\n          ^");
   CHECK(ErrorOf(head + "requires: [1, one]\n") ==
-        "p/t.yaml:4:15: error: each item of 'requires' must be an integer or dotted numbers like "
-        "2026.11.21.1, got 'one'\nrequires: [1, one]\n              ^");
+        "p/t.yaml:4:15: error: each item of 'requires' must be a non-negative integer or dotted "
+        "numbers like 2026.11.21.1, got 'one'\nrequires: [1, one]\n              ^");
   CHECK(ErrorOf(head + "requires: {v: 1}\n") ==
         "p/t.yaml:4:11: error: 'requires' must be a version or a list of versions, got a "
         "mapping\nrequires: {v: 1}\n          ^");

@@ -149,9 +149,11 @@ TEST_CASE("ParseYaml refuses a file over the size limit before parsing") {
   YamlLimits limits;
   limits.max_bytes = 8;
   CHECK(ErrorOf("a: [1, 2, 3]\n", limits) ==
-        "t.yaml: error: plan file is 13 bytes; the limit is 8");
+        "t.yaml: error: plan file is 13 bytes, over the limit of 8; split it into smaller plans");
   std::string big(5242880, '#');
-  CHECK(ErrorOf(big) == "t.yaml: error: plan file is 5242880 bytes; the limit is 4194304");
+  CHECK(ErrorOf(big) ==
+        "t.yaml: error: plan file is 5242880 bytes, over the limit of 4194304; split it into "
+        "smaller plans");
 }
 
 TEST_CASE("ParseYaml allows 64 levels of flow nesting and refuses 65") {
