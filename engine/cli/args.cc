@@ -61,6 +61,14 @@ ParseOutcome ParseArgs(const std::vector<std::string>& args, Invocation* out, st
                   "go on although applied plans changed since");
   apply->add_flag("--allow-out-of-order", inv.apply.allow_out_of_order,
                   "apply plans older than the newest applied one");
+  apply->add_flag("--retry-rejects", inv.apply.retry_rejects,
+                  "run the rows data steps rejected through their (fixed) hooks again");
+  std::vector<std::string> restart_steps;
+  apply->add_option("--restart-step", restart_steps,
+                    "undo a data step's rows so far and start it over (repeatable)");
+  auto* sample = apply->add_option("--sample", inv.apply.sample_rows,
+                                   "with --dry-run: run data steps' hooks over the first N rows");
+  sample->check(CLI::Range(int64_t{1}, int64_t{1000000}));
 
   auto* rollback = app.add_subcommand("rollback", "roll back the newest applied plan");
   rollback->add_option("--to", rollback_to, "roll back every plan newer than VERSION");
@@ -84,6 +92,12 @@ ParseOutcome ParseArgs(const std::vector<std::string>& args, Invocation* out, st
   plan->add_option("--format", plan_format, "text, json, dot or mermaid")
       ->check(CLI::IsMember({"text", "json", "dot", "mermaid"}))
       ->capture_default_str();
+
+  std::string rejects_version;
+  auto* rejects = app.add_subcommand("rejects", "rows that data steps rejected, with the reasons");
+  rejects->add_option("version", rejects_version, "only this plan's rejects");
+  rejects->add_option("--step", inv.rejects_step, "only this step's rejects");
+  rejects->add_flag("--json", inv.rejects_json, "print JSON");
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
@@ -118,6 +132,13 @@ ParseOutcome ParseArgs(const std::vector<std::string>& args, Invocation* out, st
     *error = st;
     return ParseOutcome::kUsage;
   }
+  if (!rejects_version.empty()) inv.plan_version = rejects_version;
+  inv.apply.restart_steps.insert(restart_steps.begin(), restart_steps.end());
+  if (inv.apply.sample_rows > 0 && !inv.apply.dry_run) {
+    *error = Status::Invalid("--sample goes with --dry-run: apply --dry-run --sample " +
+                             std::to_string(inv.apply.sample_rows));
+    return ParseOutcome::kUsage;
+  }
   if (!inv.plan_version.empty()) {
     std::optional<Version> v;
     st = ParseVersionFlag("plan", inv.plan_version, &v);
@@ -136,6 +157,7 @@ ParseOutcome ParseArgs(const std::vector<std::string>& args, Invocation* out, st
   if (status->parsed()) inv.command = Command::kStatus;
   if (validate->parsed()) inv.command = Command::kValidate;
   if (plan->parsed()) inv.command = Command::kPlan;
+  if (rejects->parsed()) inv.command = Command::kRejects;
   *out = inv;
   return ParseOutcome::kRun;
 }

@@ -16,6 +16,7 @@ Status CmdRollback(const Invocation& inv, Reporter& out);
 Status CmdStatus(const Invocation& inv, Reporter& out);
 Status CmdValidate(const Invocation& inv, Reporter& out);
 Status CmdPlan(const Invocation& inv, Reporter& out);
+Status CmdRejects(const Invocation& inv, Reporter& out);
 
 /// Runs a whole command line (without the program name); returns the exit code.
 int RunCommandLine(const std::vector<std::string>& args);

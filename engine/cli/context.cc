@@ -16,6 +16,13 @@ RunEnv MakeRunEnv(const Invocation& inv, Reporter& out, const std::string& comma
   pg::ConnectOptions options;
   options.conninfo = pg::ResolveConninfo(inv.global.db);
   env.sessions = pg::MakeSessionFactory(options);
+  env.connect = [](const std::string& conninfo, const std::string& app,
+                   std::unique_ptr<pg::Session>* out) {
+    pg::ConnectOptions o;
+    o.conninfo = conninfo;
+    o.application_name = app;
+    return pg::Connect(o, out);
+  };
   env.out = &out;
   env.names.tracking = inv.global.schema;
   env.names.backup = inv.global.schema + "_backup";

@@ -24,7 +24,7 @@ struct GlobalOptions {
 };
 
 /// The subcommands.
-enum class Command { kApply, kRollback, kStatus, kValidate, kPlan };
+enum class Command { kApply, kRollback, kStatus, kValidate, kPlan, kRejects };
 
 /// A whole command line.
 struct Invocation {
@@ -33,7 +33,9 @@ struct Invocation {
   ApplyOptions apply;
   RollbackOptions rollback;
   bool status_json = false;
-  std::string plan_version;  // `plan [VERSION]`; empty: every plan
+  std::string plan_version;  // `plan [VERSION]` and `rejects [VERSION]`; empty: every plan
+  std::string rejects_step;  // `rejects --step ID`
+  bool rejects_json = false;
   PlanFormat plan_format = PlanFormat::kText;
 };
 

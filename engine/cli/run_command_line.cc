@@ -19,6 +19,8 @@ Status Dispatch(const Invocation& inv, Reporter& out) {
       return CmdValidate(inv, out);
     case Command::kPlan:
       return CmdPlan(inv, out);
+    case Command::kRejects:
+      return CmdRejects(inv, out);
   }
   return Status::Internal("unknown command");
 }

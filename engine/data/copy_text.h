@@ -6,8 +6,8 @@
 //   kText   any text                      <-> kString
 //   kBool   t / f                         <-> kBool
 //   kInt    -12                           <-> kInt (int64)
-//   kFloat  1.5, NaN, Infinity, -Infinity <-> kFloat (encoded with 17
-//           significant digits so it round-trips exactly)
+//   kFloat  1.5, NaN, Infinity, -Infinity <-> kFloat (encoded as float8out
+//           writes it: the shortest text that round-trips exactly)
 //   kJson   JSON text                     <-> kString (the JSON text as is)
 //   kBytea  \x0a0b (hex)                  <-> kString holding the raw bytes
 //   kArray  {a,"b c",NULL}                <-> kArray of the element class

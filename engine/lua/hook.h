@@ -38,9 +38,11 @@ namespace lua {
 
 /// Where a hook's code comes from.
 struct HookSource {
-  std::string chunk_name;  // shown in errors: the file path relative to the cwd, or "<plan file>:<line>" for inline code
-  std::string code;        // the Lua source text
-  std::string plan_dir;    // `require` resolves module names to plan_dir/<name with . as />.lua
+  // Shown in errors: the hook file's path relative to the cwd, or the plan
+  // file's for inline code (padded with newlines so the lines match).
+  std::string chunk_name;
+  std::string code;      // the Lua source text
+  std::string plan_dir;  // `require` resolves module names to plan_dir/<name with . as />.lua
 };
 
 /// What ctx carries besides the per-row batch number.
@@ -54,7 +56,7 @@ struct HookContext {
 
 /// Resource limits of one state.
 struct HookLimits {
-  size_t memory_bytes = 256u << 20;         // total allocation cap of the state
+  size_t memory_bytes = 256u << 20;           // total allocation cap of the state
   int64_t instructions_per_call = 100000000;  // VM instructions per transform/setup/finish call
 };
 
@@ -89,6 +91,10 @@ class Hook {
   /// Calls finish(ctx) when the hook defines it.
   virtual Status Finish() = 0;
 };
+
+/// Compiles `source` without running it: "hook <chunk>:<line>: <message>"
+/// for a syntax error (Status::Invalid, so `planrun validate` reports it).
+Status CheckSyntax(const HookSource& source);
 
 }  // namespace lua
 }  // namespace planrun

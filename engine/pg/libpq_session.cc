@@ -50,7 +50,11 @@ void FillResult(PGresult* res, Result* out) {
   int fields = PQnfields(res);
   int tuples = PQntuples(res);
   out->columns.clear();
-  for (int f = 0; f < fields; ++f) out->columns.emplace_back(PQfname(res, f));
+  out->column_types.clear();
+  for (int f = 0; f < fields; ++f) {
+    out->columns.emplace_back(PQfname(res, f));
+    out->column_types.push_back(PQftype(res, f));
+  }
   out->rows.assign(tuples, {});
   for (int r = 0; r < tuples; ++r) {
     auto& row = out->rows[r];

@@ -28,6 +28,7 @@ using Value = std::optional<std::string>;
 /// The rows a statement returned, as text, and how many rows it affected.
 struct Result {
   std::vector<std::string> columns;
+  std::vector<uint32_t> column_types;  // type OID of each column
   std::vector<std::vector<Value>> rows;
   int64_t affected = 0;  // rows inserted/updated/deleted/copied, else 0
   /// The status tag of the last statement ("UPDATE 42", "CREATE TABLE").

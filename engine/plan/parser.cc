@@ -23,7 +23,8 @@ const std::vector<std::string>& SharedStepKeys() {
 /// The keys a plan file may have at its top level.
 const std::vector<std::string>& PlanKeys() {
   static const auto* keys = new std::vector<std::string>{
-      "version", "name", "description", "requires", "defaults", "params", "steps", "rollback"};
+      "version", "name",  "description", "requires", "defaults",
+      "params",  "steps", "rollback",    "connections"};
   return *keys;
 }
 
@@ -109,6 +110,7 @@ class PlanParser {
     if (const Node* v = r.Raw("requires")) PLANRUN_RETURN_IF_ERROR(ReadRequires(*v));
     if (const Node* v = r.Raw("defaults")) PLANRUN_RETURN_IF_ERROR(ReadDefaults(*v));
     if (const Node* v = r.Raw("params")) PLANRUN_RETURN_IF_ERROR(ReadParams(*v));
+    if (const Node* v = r.Raw("connections")) PLANRUN_RETURN_IF_ERROR(ReadConnections(*v));
 
     const Node* steps = r.Raw("steps");
     if (steps == nullptr) return r.Error(root.loc, "plan needs 'steps'");
@@ -176,6 +178,23 @@ class PlanParser {
     return Status::OK();
   }
 
+  // connections: {name: {url: env:VAR}}; a plain URL is allowed but keeps
+  // its password in the file, so env: is what the docs recommend.
+  Status ReadConnections(const Node& v) {
+    MapReader r(file_, v, "connections");
+    PLANRUN_RETURN_IF_ERROR(r.CheckIsMap());
+    for (const auto& [key, value] : v.map) {
+      PLANRUN_RETURN_IF_ERROR(CheckIdentifier(file_, key, "connections"));
+      MapReader c(file_, value, "connection '" + key.scalar + "'");
+      PLANRUN_RETURN_IF_ERROR(c.CheckIsMap());
+      std::string url;
+      PLANRUN_RETURN_IF_ERROR(c.String("url", &url, true));
+      PLANRUN_RETURN_IF_ERROR(c.Finish());
+      plan_->connections[key.scalar] = url;
+    }
+    return Status::OK();
+  }
+
   Status ReadSection(const Node& v, const std::string& key, std::vector<StepDecl>* out) {
     if (v.IsNull() || (v.IsSeq() && v.seq.empty())) {
       return PlanError(file_, v.loc,
@@ -226,8 +245,8 @@ class PlanParser {
     decl->settings = plan_->defaults;
     PLANRUN_RETURN_IF_ERROR(ReadSettings(r, &decl->settings));
 
-    StepParseContext ctx{file_,    plan_->dir,     decl->settings,
-                         decl->id, plan_->version, &plan_->files};
+    StepParseContext ctx{file_,          plan_->dir,   decl->settings,      decl->id,
+                         plan_->version, &plan_->files, &plan_->connections};
     const StepKindInfo& info = *std::find_if(
         kinds_.begin(), kinds_.end(), [&](const StepKindInfo& k) { return k.name == decl->kind; });
     PLANRUN_RETURN_IF_ERROR(info.parse(kind->second, ctx, &decl->step));

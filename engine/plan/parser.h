@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,8 @@ struct StepParseContext {
   /// Files the step reads (Lua hooks...), as paths a later open() can use;
   /// the parser appends to it so the plan checksum covers them.
   std::vector<std::string>* files;
+  /// The plan's `connections:` by name, to check a step's `connection:`.
+  const std::map<std::string, std::string>* connections;
 };
 
 /// Parses the value under a step's kind key into a Step.

@@ -50,6 +50,8 @@ struct Plan {
   std::vector<std::pair<Version, Loc>> requires_versions;  // `requires:`
   Defaults defaults;
   std::map<std::string, std::string> params;  // `params:` for hooks
+  /// `connections:`: name -> URL or "env:VAR" (resolved when a step connects).
+  std::map<std::string, std::string> connections;
   std::vector<StepDecl> steps;
   bool has_rollback = false;       // an explicit `rollback:` section replaces inverses
   std::vector<StepDecl> rollback;  // its steps, run in order

@@ -1,13 +1,17 @@
 #include "run/apply.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "graph/graph.h"
 #include "run/catalog.h"
 #include "run/scheduler.h"
 #include "run/step_exec.h"
 #include "track/lock.h"
+#include "util/sql.h"
 #include "util/strings.h"
 
 namespace planrun {
@@ -15,6 +19,41 @@ namespace planrun {
 namespace {
 
 bool IsDone(const MigrationRecord* m) { return m && m->state == "applied"; }
+
+// Versions with unresolved rejects in their current attempt.
+Status VersionsWithRejects(pg::Session& db, const std::string& schema,
+                           std::set<std::string>* out) {
+  pg::Result r;
+  PLANRUN_RETURN_IF_ERROR(db.Exec(
+      "SELECT DISTINCT r.version FROM " + QuoteIdent(schema) + ".rejects r JOIN " +
+          QuoteIdent(schema) +
+          ".schema_migrations m ON m.version = r.version AND m.attempt = r.attempt WHERE "
+          "r.resolved_at IS NULL",
+      &r));
+  for (size_t i = 0; i < r.rows.size(); ++i) out->insert(r.get(i, 0));
+  return Status::OK();
+}
+
+// Resolves a connection's URL: "env:VAR" reads the variable.
+Status ResolveConnection(const Plan& plan, const std::string& name, std::string* conninfo) {
+  auto it = plan.connections.find(name);
+  if (it == plan.connections.end()) {
+    return Status::Invalid("plan " + plan.version.text + " has no connection '" + name + "'");
+  }
+  const std::string& url = it->second;
+  if (StartsWith(url, "env:")) {
+    const char* value = std::getenv(url.substr(4).c_str());
+    if (value == nullptr || *value == '\0') {
+      return Status::Failed("connection '" + name + "' of plan " + plan.version.text +
+                            " reads the environment variable " + url.substr(4) +
+                            ", which is not set; set it to the database URL");
+    }
+    *conninfo = value;
+  } else {
+    *conninfo = url;
+  }
+  return Status::OK();
+}
 
 std::string PlanLabel(const Plan& p) { return "plan " + p.version.text + " " + p.name; }
 
@@ -81,10 +120,19 @@ Status ApplyPlan(const Plan& plan, const std::vector<DeclaredFk>& fks, const App
   for (const auto& r : runs) {
     if (r.phase == "up" && r.state == "applied") finished[r.step_id] = &r;
   }
+  std::set<std::string> with_rejects;
+  if (options.retry_rejects) {
+    pg::Result r;
+    PLANRUN_RETURN_IF_ERROR(control.Query(
+        "SELECT DISTINCT step_id FROM " + QuoteIdent(env.names.tracking) +
+            ".rejects WHERE version = $1 AND attempt = $2 AND resolved_at IS NULL",
+        {plan.version.text, std::to_string(attempt)}, &r));
+    for (size_t i = 0; i < r.rows.size(); ++i) with_rejects.insert(r.get(i, 0));
+  }
   std::set<int> done;
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     auto it = finished.find(graph.nodes[i]->id);
-    if (it == finished.end()) continue;
+    if (it == finished.end() || with_rejects.count(graph.nodes[i]->id)) continue;
     if (it->second->step_checksum != graph.nodes[i]->checksum && !options.allow_drift) {
       tracker.SetPlanState(plan.version.text, "failed", "refused: a finished step changed");
       return Status::Refused("step '" + graph.nodes[i]->id + "' of " + PlanLabel(plan) +
@@ -105,8 +153,10 @@ Status ApplyPlan(const Plan& plan, const std::vector<DeclaredFk>& fks, const App
     job.decl = graph.nodes[i];
     job.attempt = attempt;
     job.phase = "up";
-    job.transactional = job.decl->step->Transactional();
+    job.transactional = job.decl->step->Transactional() && !job.decl->step->OwnsTransactions();
     job.dry_run = options.dry_run;
+    DataRuntime data = MakeDataRuntime(plan, env, attempt, options, job.decl->id);
+    job.data = &data;
     return ExecuteStep(session, env, job);
   };
   Status st = options.dry_run || options.jobs <= 1
@@ -121,6 +171,25 @@ Status ApplyPlan(const Plan& plan, const std::vector<DeclaredFk>& fks, const App
 }
 
 }  // namespace
+
+DataRuntime MakeDataRuntime(const Plan& plan, const RunEnv& env, int attempt,
+                            const ApplyOptions& options, const std::string& step_id) {
+  DataRuntime data;
+  data.open = [&plan, &env](const std::string& connection,
+                            std::unique_ptr<pg::Session>* out) -> Status {
+    if (connection.empty()) return env.sessions(env.AppName(), out);
+    std::string conninfo;
+    PLANRUN_RETURN_IF_ERROR(ResolveConnection(plan, connection, &conninfo));
+    return env.connect(conninfo, env.AppName(), out)
+        .WithContext("connection '" + connection + "'");
+  };
+  data.attempt = attempt;
+  data.retry_rejects = options.retry_rejects;
+  data.restart = options.restart_steps.count(step_id) > 0;
+  data.sample_rows = options.sample_rows;
+  data.default_workers = std::max(1u, std::thread::hardware_concurrency());
+  return data;
+}
 
 Status Apply(const std::vector<std::unique_ptr<Plan>>& plans, const ApplyOptions& options,
              RunEnv& env) {
@@ -140,13 +209,28 @@ Status Apply(const std::vector<std::unique_ptr<Plan>>& plans, const ApplyOptions
     PLANRUN_RETURN_IF_ERROR(tracker.Ensure(options.dry_run));
     std::map<std::string, MigrationRecord> applied;
     PLANRUN_RETURN_IF_ERROR(tracker.LoadMigrations(&applied));
-    std::vector<const Plan*> pending;
+    std::vector<const Plan*> pending, retry;
     for (const auto& p : plans) {
       if (options.to && *options.to < p->version) break;
       auto it = applied.find(p->version.text);
-      if (it == applied.end() || it->second.state != "applied") pending.push_back(p.get());
+      if (it == applied.end() || it->second.state != "applied") {
+        pending.push_back(p.get());
+      } else if (options.retry_rejects) {
+        retry.push_back(p.get());
+      }
     }
     PLANRUN_RETURN_IF_ERROR(CheckPlans(plans, applied, pending, options));
+    if (options.retry_rejects) {
+      std::set<std::string> versions;
+      PLANRUN_RETURN_IF_ERROR(VersionsWithRejects(*control, env.names.tracking, &versions));
+      std::vector<const Plan*> keep;
+      for (const Plan* p : retry) {
+        if (versions.count(p->version.text)) keep.push_back(p);
+      }
+      pending.insert(pending.begin(), keep.begin(), keep.end());
+      std::stable_sort(pending.begin(), pending.end(),
+                       [](const Plan* a, const Plan* b) { return a->version < b->version; });
+    }
     if (pending.empty()) {
       env.out->Info("nothing to apply: every plan is applied");
       return Status::OK();

@@ -6,6 +6,8 @@
 
 #include <memory>
 #include <optional>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "plan/plan.h"
@@ -21,7 +23,15 @@ struct ApplyOptions {
   int64_t lock_timeout_ms = 10000;  // wait this long for another planrun's lock
   bool allow_drift = false;       // go on past applied plans whose files changed
   bool allow_out_of_order = false;  // apply plans older than the newest applied one
+  bool retry_rejects = false;     // run rows in planrun.rejects through the (fixed) hooks again
+  std::set<std::string> restart_steps;  // data steps to undo and start over (changed since)
+  int64_t sample_rows = 0;        // with dry_run: hooks over the first N rows, nothing written
 };
+
+/// A DataRuntime for steps of `plan`: sessions to the target and to the
+/// plan's connections (resolving "env:VAR" URLs), and the run's flags.
+DataRuntime MakeDataRuntime(const Plan& plan, const RunEnv& env, int attempt,
+                            const ApplyOptions& options, const std::string& step_id);
 
 /// Applies `plans` (sorted by version, as LoadPlans returns them).
 Status Apply(const std::vector<std::unique_ptr<Plan>>& plans, const ApplyOptions& options,

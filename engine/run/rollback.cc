@@ -5,6 +5,7 @@
 #include <set>
 
 #include "graph/graph.h"
+#include "run/apply.h"
 #include "run/catalog.h"
 #include "run/scheduler.h"
 #include "run/step_exec.h"
@@ -124,6 +125,8 @@ Status RollbackPlan(const Plan& plan, const MigrationRecord& record,
     job.transactional = plan.has_rollback ? job.decl->step->Transactional()
                                           : job.decl->step->RevertTransactional();
     job.effect = effects[i];
+    DataRuntime data = MakeDataRuntime(plan, env, record.attempt, ApplyOptions(), job.decl->id);
+    job.data = &data;
     return ExecuteStep(session, env, job);
   };
   Status st = RunGraph(graph, done, options.jobs, env.sessions, env.AppName(), run);

@@ -2,6 +2,8 @@
 // where output goes, the schema names and who is running.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "pg/session.h"
@@ -14,6 +16,10 @@ namespace planrun {
 /// The outside world of a run, injected so tests can replace any part.
 struct RunEnv {
   pg::SessionFactory sessions;  // one session per worker, plus one for lock and tracking
+  /// Opens a session to another database (a plan's `connections:` entry).
+  std::function<Status(const std::string& conninfo, const std::string& application_name,
+                       std::unique_ptr<pg::Session>* out)>
+      connect;
   Reporter* out = nullptr;
   SchemaNames names;
   Actor actor;

@@ -83,6 +83,7 @@ Status ExecuteStep(pg::Session& session, const RunEnv& env, const StepJob& job) 
     ctx.out = env.out;
     ctx.env = StepEnv{job.plan, job.decl, env.names};
     ctx.dry_run = job.dry_run;
+    ctx.data = job.data;
     st = TryOnce(session, env, job, effect, ctx);
     const bool retry = !st.ok() && st.sqlstate() == kLockNotAvailable && !job.dry_run &&
                        try_no < job.decl->settings.lock_retries;

@@ -2,10 +2,12 @@
 
 #include "steps/add_columns_step.h"
 #include "steps/backup_step.h"
+#include "steps/copy_step.h"
 #include "steps/create_index_step.h"
 #include "steps/drop_columns_step.h"
 #include "steps/rename_columns_step.h"
 #include "steps/sql_step.h"
+#include "steps/transform_step.h"
 #include "steps/verify_step.h"
 
 namespace planrun {
@@ -19,6 +21,8 @@ const StepRegistry& BuiltinSteps() {
       {"create_index", ParseCreateIndexStep},
       {"backup", ParseBackupStep},
       {"verify", ParseVerifyStep},
+      {"copy", ParseCopyStep},
+      {"transform", ParseTransformStep},
   };
   return *registry;
 }

@@ -5,7 +5,8 @@
 
 namespace planrun {
 
-/// sql, add_columns, drop_columns, rename_columns, create_index, backup, verify.
+/// sql, add_columns, drop_columns, rename_columns, create_index, backup,
+/// verify, copy, transform.
 const StepRegistry& BuiltinSteps();
 
 }  // namespace planrun

@@ -16,7 +16,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -58,12 +60,26 @@ struct StepEnv {
   SchemaNames names;
 };
 
+/// What data steps (copy, transform) get from the executor besides the
+/// session: more sessions, the run's flags and where to report progress.
+struct DataRuntime {
+  /// Opens a new session to the target database (connection "") or to a
+  /// connection the plan names under `connections:`.
+  std::function<Status(const std::string& connection, std::unique_ptr<pg::Session>* out)> open;
+  int attempt = 1;              // the plan's attempt, for checkpoints and rejects
+  bool retry_rejects = false;   // run only the rows stored in planrun.rejects again
+  bool restart = false;         // drop this step's checkpoint and start over
+  int64_t sample_rows = 0;      // dry run: run hooks over the first N rows, write nothing
+  int default_workers = 2;      // Lua states per step when the plan gives no `workers`
+};
+
 /// What Apply/Revert get.
 struct StepContext {
   pg::Session* db = nullptr;
   Reporter* out = nullptr;
   StepEnv env;
   bool dry_run = false;  // inside a transaction that will be rolled back
+  DataRuntime* data = nullptr;  // set for every step; used by data steps
   /// Counters for status and the summary ("rows" affected, "tables" backed up...).
   std::map<std::string, int64_t> counters;
 };
@@ -87,6 +103,9 @@ class Step {
 
   /// False for steps that must run outside a transaction (CREATE INDEX CONCURRENTLY).
   virtual bool Transactional() const { return true; }
+  /// True for data steps: they commit each batch together with its
+  /// checkpoint, so the executor runs Apply and Revert outside a transaction.
+  virtual bool OwnsTransactions() const { return false; }
   /// Whether Revert runs inside a transaction.
   virtual bool RevertTransactional() const { return Transactional(); }
   virtual Reversibility reversibility() const = 0;

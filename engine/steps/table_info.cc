@@ -10,7 +10,7 @@ Status LoadColumns(pg::Session& db, const TableName& table, std::vector<ColumnIn
   pg::Result r;
   PLANRUN_RETURN_IF_ERROR(
       db.Query("SELECT c.rel IS NULL, a.attname, format_type(a.atttypid, a.atttypmod), "
-               "a.attgenerated <> '', a.attidentity = 'a' "
+               "a.attgenerated <> '', a.attidentity = 'a', a.atttypid "
                "FROM (SELECT to_regclass($1) AS rel) c LEFT JOIN pg_attribute a "
                "ON a.attrelid = c.rel AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
                {table.Quoted()}, &r));
@@ -20,7 +20,8 @@ Status LoadColumns(pg::Session& db, const TableName& table, std::vector<ColumnIn
   out->clear();
   for (size_t i = 0; i < r.rows.size(); ++i) {
     if (!r.at(i, 1)) continue;
-    out->push_back({*r.at(i, 1), r.get(i, 2), r.get(i, 3) == "t", r.get(i, 4) == "t"});
+    out->push_back({*r.at(i, 1), r.get(i, 2), r.get(i, 3) == "t", r.get(i, 4) == "t",
+                    static_cast<uint32_t>(ToInt64(r.at(i, 5)))});
   }
   return Status::OK();
 }

@@ -18,6 +18,7 @@ struct ColumnInfo {
   std::string type;              // format_type(), e.g. "character varying(20)"
   bool generated = false;        // GENERATED ALWAYS AS (...) STORED
   bool identity_always = false;  // GENERATED ALWAYS AS IDENTITY
+  uint32_t type_oid = 0;         // pg_type OID
 };
 
 /// The columns of `table` in attnum order; an error when the table does not exist.

@@ -60,6 +60,32 @@ std::vector<std::string> LayoutSteps(const std::string& s) {
       "  checksum text NOT NULL,"
       "  created_at timestamptz NOT NULL DEFAULT now(),"
       "  PRIMARY KEY (version, step_id, table_name));",
+      // Layout 2: data steps.
+      "CREATE TABLE " + q + ".checkpoints ("
+      "  version text NOT NULL,"
+      "  attempt integer NOT NULL,"
+      "  step_id text NOT NULL,"
+      "  fingerprint text NOT NULL,"
+      "  last_key text[],"
+      "  batches bigint NOT NULL DEFAULT 0,"
+      "  rows_read bigint NOT NULL DEFAULT 0,"
+      "  rows_written bigint NOT NULL DEFAULT 0,"
+      "  rows_skipped bigint NOT NULL DEFAULT 0,"
+      "  rows_rejected bigint NOT NULL DEFAULT 0,"
+      "  done boolean NOT NULL DEFAULT false,"
+      "  updated_at timestamptz NOT NULL DEFAULT now(),"
+      "  PRIMARY KEY (version, attempt, step_id));"
+      "CREATE TABLE " + q + ".rejects ("
+      "  id bigserial PRIMARY KEY,"
+      "  version text NOT NULL,"
+      "  attempt integer NOT NULL,"
+      "  step_id text NOT NULL,"
+      "  row_key jsonb NOT NULL,"
+      "  input jsonb NOT NULL,"
+      "  reason text NOT NULL,"
+      "  created_at timestamptz NOT NULL DEFAULT now(),"
+      "  resolved_at timestamptz);"
+      "CREATE INDEX ON " + q + ".rejects (version, step_id) WHERE resolved_at IS NULL;",
   };
 }
 

@@ -6,6 +6,9 @@
 //   step_runs          one row per (version, attempt, phase, step): state
 //                      (running, applied, failed), times, counters, error
 //   backups            one row per table saved by a backup step
+//   checkpoints        a data step's progress: last key and counters,
+//                      written in the same transaction as each batch
+//   rejects            rows a data step's hook rejected, with the reason
 //   layout             the version of this layout, so newer planrun releases
 //                      upgrade older tables in place (Ensure)
 //
@@ -25,7 +28,7 @@
 namespace planrun {
 
 /// The tracking layout this build creates and understands.
-inline constexpr int kTrackingLayout = 1;
+inline constexpr int kTrackingLayout = 2;
 
 /// One row of schema_migrations.
 struct MigrationRecord {

@@ -13,10 +13,78 @@ const std::vector<std::string> kPlanrunSchemas = {"planrun", "planrun_backup"};
 
 std::string Examples() { return SourceDir() + "/plans/examples"; }
 
+/// "version:state,..." of every plan in the tracking table.
+std::string States(const std::string& conninfo) {
+  return QueryValue(conninfo,
+                    "SELECT string_agg(version || ':' || state, ',' ORDER BY version_key) "
+                    "FROM planrun.schema_migrations");
+}
+
+/// Plan 4: one avatar per profile made by hooks/avatar.lua, and every profile,
+/// post and follow pointing at the right avatar.
+void CheckAvatars(const std::string& conn) {
+  CHECK(QueryValue(conn, "SELECT count(*) FROM avatars") == "60");
+  CHECK(QueryValue(conn, "SELECT name FROM avatars WHERE user_id = 1") == "Ben H.");
+  // No display name, and a display name of blanks: the username.
+  CHECK(QueryValue(conn, "SELECT name FROM avatars WHERE user_id = 5") == "user_005");
+  CHECK(QueryValue(conn, "SELECT name FROM avatars WHERE user_id = 7") == "user_007");
+  CHECK(QueryValue(conn, "SELECT bio FROM avatars WHERE user_id = 3") ==
+        "Hello! This avatar was made from my profile.");
+  CHECK(QueryValue(conn, "SELECT bio FROM avatars WHERE user_id = 1") ==
+        "Posts about topic b18f75");
+  CHECK(QueryValue(conn, "SELECT count(*) FROM avatars WHERE image_url IS NULL") == "7");
+  CHECK(QueryValue(conn,
+                   "SELECT string_agg(DISTINCT array_to_string(personality, ',') || '/' || "
+                   "niche, ';') FROM avatars") == "friendly,creative/other");
+  CHECK(QueryValue(conn, "SELECT meta::text FROM avatars WHERE user_id = 42") ==
+        "{\"user_id\": 42, \"migrated_from\": \"user\"}");
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FROM avatars WHERE meta = jsonb_build_object("
+                   "'migrated_from', 'user', 'user_id', user_id)") == "60");
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FROM profiles p JOIN avatars a ON a.id = "
+                   "p.active_avatar_id AND a.user_id = p.id") == "60");
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FROM posts p JOIN avatars a ON a.id = p.avatar_id AND "
+                   "a.user_id = p.user_id") == "180");
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FROM follows f JOIN avatars a ON a.id = "
+                   "f.follower_avatar_id AND a.user_id = f.follower_id JOIN avatars b ON "
+                   "b.id = f.followee_avatar_id AND b.user_id = f.followee_id") == "174");
+}
+
+/// Plan 5: the kv_store records in six tables, cleaned, and the five bad
+/// records rejected with their reasons.
+void CheckKvTables(const std::string& conn) {
+  CHECK(QueryValue(conn,
+                   "SELECT concat_ws(',', (SELECT count(*) FROM clients), (SELECT count(*) "
+                   "FROM catalogs), (SELECT count(*) FROM sites), (SELECT count(*) FROM "
+                   "products), (SELECT count(*) FROM employees), (SELECT count(*) FROM "
+                   "orders))") == "11,24,22,149,60,199");
+  CHECK(QueryValue(conn, "SELECT name FROM clients WHERE slug = 'client-3'") ==
+        "Northwind Traders");
+  CHECK(QueryValue(conn,
+                   "SELECT name FROM employees WHERE email = "
+                   "'employee13@client3.example.com'") == "Grace Hopper");
+  CHECK(QueryValue(conn, "SELECT count(*) FROM planrun.rejects WHERE version = '5'") == "5");
+  CHECK(QueryValue(
+            conn,
+            "SELECT string_agg(step_id || ' ' || (row_key ->> 0), ', ' ORDER BY row_key ->> 0) "
+            "FROM planrun.rejects WHERE version = '5'") ==
+        "copy_clients client:12, copy_orders order:76, copy_products product:77, copy_sites "
+        "site:17, copy_sites site:9");
+  CHECK(QueryValue(conn, "SELECT reason FROM planrun.rejects WHERE row_key = '[\"client:12\"]'") ==
+        "client:12: invalid email 'billing.client12.example.com'");
+  CHECK(QueryValue(conn, "SELECT reason FROM planrun.rejects WHERE row_key = '[\"order:76\"]'") ==
+        "order:76: product " + QueryValue(conn, "SELECT md5('product77')::uuid") +
+            " does not exist");
+}
+
+/// Loads plans/examples/sample_data.sql into the database.
 void LoadSample(const std::string& conninfo) {
-  CommandResult r = Run({"psql", "-q", "-v", "ON_ERROR_STOP=1", "-d",
-                         conninfo.substr(std::string("dbname=").size()), "-f",
-                         Examples() + "/sample_data.sql"});
+  CommandResult r =
+      Run({"psql", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+           conninfo.substr(std::string("dbname=").size()), "-f", Examples() + "/sample_data.sql"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
 }
@@ -31,8 +99,7 @@ TEST_CASE("apply then rollback of every example plan leaves the database identic
   CommandResult apply = Planrun(db, {"--plans", Examples(), "apply"});
   INFO(apply.err);
   REQUIRE(apply.exit_code == 0);
-  CHECK(QueryValue(conn, "SELECT string_agg(version || ':' || state, ',' ORDER BY version_key) "
-                         "FROM planrun.schema_migrations") == "1:applied,2:applied,3:applied");
+  CHECK(States(conn) == "1:applied,2:applied,3:applied,4:applied,5:applied");
   // Plan 2 flattened descriptions; plan 3 moved tags and renamed is_public.
   CHECK(QueryValue(conn, "SELECT description FROM packages WHERE name = 'pkg-2'") ==
         "Tools for task 2");
@@ -42,16 +109,41 @@ TEST_CASE("apply then rollback of every example plan leaves the database identic
         "cli,tag3");
   CHECK(QueryValue(conn, "SELECT count(*) FROM packages WHERE public") == "83");
   CHECK(QueryValue(conn, "SELECT count(*) FROM team_members") == "30");
-  CHECK(QueryValue(conn, "SELECT indisvalid FROM pg_index WHERE indexrelid = "
-                         "'packages_team_id_idx'::regclass") == "t");
+  CHECK(QueryValue(conn,
+                   "SELECT indisvalid FROM pg_index WHERE indexrelid = "
+                   "'packages_team_id_idx'::regclass") == "t");
+  CheckAvatars(conn);
+  CheckKvTables(conn);
+  CommandResult rejects =
+      Planrun(db, {"--plans", Examples(), "rejects", "5", "--step", "copy_sites"});
+  INFO(rejects.err);
+  CHECK(rejects.exit_code == 0);
+  CHECK(rejects.out.find("copy_sites key [\"site:9\"] at ") != std::string::npos);
+  CHECK(rejects.out.find("  reason: site:9: missing required field 'name'\n") != std::string::npos);
+  CHECK(rejects.out.find("2 rows rejected; fix the hook or the data, then run planrun apply "
+                         "--retry-rejects") != std::string::npos);
 
   CommandResult newest = Planrun(db, {"--plans", Examples(), "rollback"});
   INFO(newest.err);
   REQUIRE(newest.exit_code == 0);
-  CHECK(QueryValue(conn, "SELECT string_agg(version || ':' || state, ',' ORDER BY version_key) "
-                         "FROM planrun.schema_migrations") == "1:applied,2:applied,3:rolled_back");
-  CHECK(QueryValue(conn, "SELECT count(*) FROM information_schema.columns WHERE table_name = "
-                         "'packages' AND column_name IN ('tags', 'public')") == "0");
+  CHECK(States(conn) == "1:applied,2:applied,3:applied,4:applied,5:rolled_back");
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename "
+                   "IN ('clients', 'catalogs', 'sites', 'products', 'employees', 'orders')") ==
+        "0");
+  CHECK(QueryValue(conn, "SELECT count(*) FROM kv_store") == "470");
+
+  CommandResult to2 = Planrun(db, {"--plans", Examples(), "rollback", "--to", "2"});
+  INFO(to2.err);
+  REQUIRE(to2.exit_code == 0);
+  CHECK(States(conn) == "1:applied,2:applied,3:rolled_back,4:rolled_back,5:rolled_back");
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                   "'packages' AND column_name IN ('tags', 'public')") == "0");
+  CHECK(QueryValue(conn, "SELECT to_regclass('avatars') IS NULL") == "t");
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FROM information_schema.columns WHERE column_name IN "
+                   "('active_avatar_id', 'avatar_id', 'follower_avatar_id')") == "0");
 
   CommandResult rest = Planrun(db, {"--plans", Examples(), "rollback", "--to", "0"});
   INFO(rest.err);
@@ -67,6 +159,10 @@ TEST_CASE("apply then rollback of every example plan leaves the database identic
   REQUIRE(again.exit_code == 0);
   CHECK(QueryValue(conn, "SELECT attempt FROM planrun.schema_migrations WHERE version = '3'") ==
         "2");
+  CheckAvatars(conn);
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FROM planrun.rejects WHERE version = '5' AND attempt = 2") ==
+        "5");
 }
 
 TEST_CASE("status describes pending, applied, rolled back and drifted plans") {
@@ -94,8 +190,8 @@ TEST_CASE("status describes pending, applied, rolled back and drifted plans") {
   CHECK(json.out.find("\"steps_done\": 3") != std::string::npos);
 
   // Editing an applied plan is drift: status flags it, apply refuses (exit 4).
-  CommandResult edited = Run({"sed", "s/DEFAULT 'member'/DEFAULT 'owner'/",
-                              Examples() + "/001_team_members.yaml"});
+  CommandResult edited =
+      Run({"sed", "s/DEFAULT 'member'/DEFAULT 'owner'/", Examples() + "/001_team_members.yaml"});
   REQUIRE(edited.out.find("DEFAULT 'owner'") != std::string::npos);
   WriteFile(dir + "/001_team_members.yaml", edited.out);
   CommandResult drift = Planrun(db, {"--plans", dir, "status"});

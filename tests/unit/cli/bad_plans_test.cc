@@ -29,6 +29,7 @@ struct Outcome {
   std::string err;
 };
 
+/// The environment variable `name`, which ctest sets; fails the test when unset.
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   INFO(name << " is not set; run this test through ctest");
@@ -36,6 +37,7 @@ std::string Env(const char* name) {
   return v;
 }
 
+/// The whole content of `path` (empty when it cannot be read).
 std::string ReadAll(const fs::path& path) {
   std::ifstream f(path, std::ios::binary);
   std::ostringstream text;
@@ -86,6 +88,7 @@ Outcome Validate(const fs::path& plans_dir, const fs::path& io_dir) {
   return outcome;
 }
 
+/// tests/corpus/bad_plans in the source tree.
 fs::path CorpusDir() { return fs::path(Env("PLANRUN_SOURCE_DIR")) / "tests/corpus/bad_plans"; }
 
 /// The corpus entries (NN_name.yaml files and NN_name/ directories), sorted.

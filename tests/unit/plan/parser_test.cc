@@ -243,7 +243,7 @@ TEST_CASE("ParsePlan reports unknown top-level keys before missing ones") {
   CHECK(ErrorOf("version: 2\nname: p\nstep: []\n") ==
         "p/t.yaml:3:1: error: unknown key 'step' in plan; did you mean 'steps'?\nstep: []\n^");
   CHECK(ErrorOf("version: 2\nname: p\nowner: me\nsteps: []\n") ==
-        "p/t.yaml:3:1: error: unknown key 'owner' in plan; expected one of: defaults, "
+        "p/t.yaml:3:1: error: unknown key 'owner' in plan; expected one of: connections, defaults, "
         "description, name, params, requires, rollback, steps, version\nowner: me\n^");
 }
 

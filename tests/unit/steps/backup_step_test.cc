@@ -105,9 +105,9 @@ TEST_CASE("backup to a directory writes COPY files, then metadata.json") {
   plan.name = "packages v2";
   Harness h;
   h.ctx.env.plan = &plan;
-  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "t"},
-                                                        {"f", "name", "text", "f", "f"},
-                                                        {"f", "upper_name", "text", "t", "f"}}));
+  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "t", "23"},
+                                                        {"f", "name", "text", "f", "f", "25"},
+                                                        {"f", "upper_name", "text", "t", "f", "25"}}));
   h.db.copy_out_chunks = {"1\tab\n2\t", "\\N\n"};
   h.db.On("INSERT INTO", Rows({{"2", "999"}}));
   REQUIRE(step->Apply(h.ctx).ok());
@@ -145,7 +145,7 @@ TEST_CASE("backup to a directory in a dry run reads the tables but writes nothin
   PARSE_OK(ParseBackupStep, "tables: [packages]\nto: " + dir + "\n", &step);
   Harness h;
   h.ctx.dry_run = true;
-  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "f"}}));
+  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "f", "23"}}));
   h.db.copy_out_chunks = {"1\n2\n"};
   h.db.On("INSERT INTO", Rows({{"2", "5"}}));
   REQUIRE(step->Apply(h.ctx).ok());
@@ -162,7 +162,7 @@ TEST_CASE("backup to a directory fails when COPY and the count disagree") {
   std::unique_ptr<Step> step;
   PARSE_OK(ParseBackupStep, "tables: [packages]\nto: " + dir + "\n", &step);
   Harness h;
-  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "f"}}));
+  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "f", "23"}}));
   h.db.copy_out_chunks = {"1\n"};
   h.db.On("INSERT INTO", Rows({{"2", "5"}}));
   CHECK(step->Apply(h.ctx).message() ==
@@ -179,7 +179,7 @@ TEST_CASE("backup to a directory removes the temp file when writing fails") {
   std::filesystem::create_directories(dir + "/v2");
   std::ofstream(dir + "/v2/metadata.json") << "{}";
   Harness h;
-  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "f"}}));
+  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "f", "23"}}));
   h.db.FailOn("COPY", Status::Database("canceling statement due to user request", "57014"));
   CHECK(step->Apply(h.ctx).message() == "canceling statement due to user request");
   CHECK(std::filesystem::is_empty(dir + "/v2"));
@@ -214,10 +214,10 @@ TEST_CASE("RestoreTableFromBackup in schema mode keeps referenced rows in place"
   const std::string b = "\"planrun_backup\".\"v2__s1__public__packages\"";
   h.db.On("FROM \"planrun\".\"backups\"", Rows({{"3", "42"}}));
   h.db.On("pg_attribute a ON a.attrelid = c.rel",
-          Rows({{"f", "id", "integer", "f", "f"}, {"f", "name", "text", "f", "f"}}));
-  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "f"},
-                                                        {"f", "name", "text", "f", "f"},
-                                                        {"f", "added", "text", "f", "f"}}));
+          Rows({{"f", "id", "integer", "f", "f", "23"}, {"f", "name", "text", "f", "f", "25"}}));
+  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "f", "23"},
+                                                        {"f", "name", "text", "f", "f", "25"},
+                                                        {"f", "added", "text", "f", "f", "25"}}));
   h.db.On("i.indisprimary", Rows({{"id"}}));
   h.db.On("DELETE", Affected(1));
   h.db.On("UPDATE", Affected(2));
@@ -258,8 +258,8 @@ TEST_CASE("RestoreTableFromBackup fails with both checksums when they differ") {
   decl.step = std::move(step);
   Harness h;
   h.db.On("FROM \"planrun\".\"backups\"", Rows({{"3", "42"}}));
-  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "f"}}));
-  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "f"}}));
+  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "f", "23"}}));
+  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "f", "23"}}));
   h.db.On("coalesce(sum(", Rows({{"4", "50"}}));
   CHECK(RestoreTableFromBackup(h.ctx, decl, TableName{"", "packages"}).message() ==
         "restore of packages does not match its backup: 4 rows with checksum 50 after restore, "
@@ -280,8 +280,8 @@ TEST_CASE("RestoreTableFromBackup refuses what it cannot restore exactly") {
         "backup step 's1' does not save teams");
   h.db.On("FROM \"planrun\".\"backups\"", Rows({{"3", "42"}}));
   h.db.On("pg_attribute a ON a.attrelid = c.rel",
-          Rows({{"f", "id", "integer", "f", "f"}, {"f", "gone", "text", "f", "f"}}));
-  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "f"}}));
+          Rows({{"f", "id", "integer", "f", "f", "23"}, {"f", "gone", "text", "f", "f", "25"}}));
+  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "f", "23"}}));
   CHECK(RestoreTableFromBackup(h.ctx, decl, TableName{"", "packages"}).message() ==
         "cannot restore packages exactly: column 'gone' of the backup no longer exists in the "
         "table");

@@ -2,6 +2,7 @@
 // ParsePlan, and a StepContext wired to a FakeSession and a RecordingReporter.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,7 +30,8 @@ inline Status ParseBody(const StepParser& parser, const std::string& yaml,
   Defaults settings;
   std::string dir = ".";
   std::vector<std::string> files;
-  StepParseContext ctx{file, dir, settings, step_id, v, &files};
+  std::map<std::string, std::string> connections = {{"legacy", "env:LEGACY_DATABASE_URL"}};
+  StepParseContext ctx{file, dir, settings, step_id, v, &files, &connections};
   return parser(root, ctx, out);
 }
 

@@ -1,0 +1,222 @@
+#include "steps/data_spec.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "steps/parse_helpers.h"
+#include "util/sql.h"
+#include "util/strings.h"
+
+namespace planrun {
+
+bool RejectLimit::Exceeded(int64_t rejected, int64_t read, bool at_end) const {
+  if (percent < 0) return rejected > count;
+  if (!at_end && read < 1000) return false;
+  return static_cast<double>(rejected) > percent / 100.0 * static_cast<double>(read);
+}
+
+std::string RejectLimit::Describe() const {
+  if (percent < 0) return std::to_string(count) + (count == 1 ? " row" : " rows");
+  std::ostringstream s;
+  s << percent << "% of the rows read";
+  return s.str();
+}
+
+Status ReadHook(MapReader& r, const StepParseContext& ctx, const std::string& file_key,
+                HookSpec* out) {
+  const Node* file = r.Raw(file_key);
+  const Node* inline_code = r.Raw("lua");
+  if (file && inline_code) {
+    return r.Error(inline_code->loc, r.what() + " has both '" + file_key +
+                                         "' and 'lua'; give the hook one way, as a file or inline");
+  }
+  if (!file && !inline_code) return Status::OK();
+  const Node& node = file ? *file : *inline_code;
+  if (!node.IsScalar()) {
+    return r.Error(node.loc, "'" + std::string(file ? file_key : "lua") + "' must be " +
+                                 (file ? "a .lua file path" : "Lua source text") + ", got " +
+                                 node.KindName());
+  }
+  out->present = true;
+  out->source.plan_dir = ctx.plan_dir;
+  if (file) {
+    const std::string path = ctx.plan_dir + "/" + node.scalar;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      return r.Error(node.loc, "cannot read hook file " + path + ": " + std::strerror(errno) +
+                                   "; the path is relative to the plan's directory");
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    out->source.code = text.str();
+    out->source.chunk_name = path;
+    ctx.files->push_back(path);
+  } else {
+    // Pad with newlines so Lua's line numbers are the plan file's: a block
+    // scalar starts on the line after its key.
+    const bool block = node.scalar.find('\n') != std::string::npos;
+    const int first_line = node.loc.line + (block ? 1 : 0);
+    out->source.code = std::string(first_line > 1 ? first_line - 1 : 0, '\n') + node.scalar;
+    out->source.chunk_name = ctx.file.path;
+  }
+  return lua::CheckSyntax(out->source);
+}
+
+Status ReadDataSettings(MapReader& r, const StepParseContext& ctx, DataSettings* out) {
+  out->batch_size = ctx.settings.batch_size;
+  PLANRUN_RETURN_IF_ERROR(r.Int("batch_size", &out->batch_size));
+  if (out->batch_size < 1) {
+    return r.Error(r.Raw("batch_size")->loc,
+                   "'batch_size' must be 1 or more, got " + std::to_string(out->batch_size));
+  }
+  int64_t workers = 0;
+  PLANRUN_RETURN_IF_ERROR(r.Int("workers", &workers));
+  if (r.Raw("workers") && (workers < 1 || workers > 64)) {
+    return r.Error(r.Raw("workers")->loc,
+                   "'workers' must be from 1 to 64, got " + std::to_string(workers));
+  }
+  out->workers = static_cast<int>(workers);
+  if (const Node* m = r.Raw("max_rejects")) {
+    const std::string expected =
+        "'max_rejects' must be a number of rows, like 100, or a percentage of the rows read from "
+        "0% to 100%, like 0.5%, got ";
+    const std::string how = expected + m->KindName();
+    if (!m->IsScalar() || m->scalar.empty()) return r.Error(m->loc, how);
+    const std::string& t = m->scalar;
+    char* end = nullptr;
+    if (t.back() == '%') {
+      double p = std::strtod(t.c_str(), &end);
+      // Plain decimals only: strtod would also take "nan", "1e1" and hex.
+      const bool decimal = t.size() > 1 && t.find_first_not_of("0123456789.") == t.size() - 1;
+      if (!decimal || end != t.c_str() + t.size() - 1 || !(p >= 0 && p <= 100)) {
+        return r.Error(m->loc, how);
+      }
+      out->max_rejects.percent = p;
+    } else {
+      long long n = std::strtoll(t.c_str(), &end, 10);
+      if (end != t.c_str() + t.size() || n < 0) return r.Error(m->loc, how);
+      if (m->quoted) {
+        return r.Error(m->loc, expected + "the string " + m->KindName() + "; remove the quotes");
+      }
+      out->max_rejects.count = n;
+    }
+  }
+  return Status::OK();
+}
+
+Status CheckConnection(MapReader& r, const StepParseContext& ctx, const std::string& connection) {
+  if (connection.empty() || ctx.connections->count(connection)) return Status::OK();
+  std::vector<std::string> names;
+  for (const auto& [name, url] : *ctx.connections) names.push_back(name);
+  std::string hint = names.empty() ? "; declare it under 'connections:' at the top of the plan"
+                                   : "; the plan declares: " + Join(names, ", ");
+  std::string close = ClosestMatch(connection, names);
+  if (!close.empty()) hint = "; did you mean '" + close + "'?";
+  const Node* at = r.Raw("connection");
+  return r.Error(at ? at->loc : r.node().loc,
+                 "unknown connection '" + connection + "'" + hint);
+}
+
+Status DescribeSelect(pg::Session& db, const std::string& select_sql,
+                      std::vector<ColumnSpec>* out) {
+  pg::Result r;
+  PLANRUN_RETURN_IF_ERROR(db.Exec("SELECT * FROM (" + select_sql + ") AS planrun_d LIMIT 0", &r));
+  std::vector<std::string> oids;
+  for (uint32_t t : r.column_types) oids.push_back(std::to_string(t));
+  pg::Result names;
+  PLANRUN_RETURN_IF_ERROR(db.Query(
+      "SELECT t, format_type(t::oid, NULL) FROM unnest($1::bigint[]) AS u(t)",
+      {"{" + Join(oids, ",") + "}"}, &names));
+  out->clear();
+  for (size_t i = 0; i < r.columns.size(); ++i) {
+    ColumnSpec c;
+    c.name = r.columns[i];
+    c.type_oid = r.column_types[i];
+    c.type_name = names.get(i, 1);
+    c.cls = ClassifyType(c.type_oid, &c.element);
+    out->push_back(c);
+  }
+  return Status::OK();
+}
+
+std::string KeyAfter(const std::vector<ColumnSpec>& columns, const std::vector<size_t>& key,
+                     const std::optional<std::vector<std::string>>& last) {
+  if (!last) return "true";
+  std::vector<std::string> names, values;
+  for (size_t i = 0; i < key.size(); ++i) {
+    const ColumnSpec& c = columns[key[i]];
+    names.push_back(QuoteIdent(c.name));
+    values.push_back(QuoteLiteral((*last)[i]) + "::" + c.type_name);
+  }
+  return "(" + Join(names, ", ") + ") > (" + Join(values, ", ") + ")";
+}
+
+Status ReadRows(pg::Session& db, const std::string& select_sql,
+                std::vector<std::vector<RawField>>* rows) {
+  std::string pending;
+  Status st = db.CopyOut("COPY (" + select_sql + ") TO STDOUT", [&](std::string_view chunk) {
+    pending.append(chunk);
+    size_t start = 0;
+    for (size_t nl = pending.find('\n'); nl != std::string::npos;
+         nl = pending.find('\n', start)) {
+      rows->emplace_back();
+      if (!ParseCopyLine(std::string_view(pending).substr(start, nl - start), &rows->back())) {
+        return Status::Internal("malformed COPY line from the server");
+      }
+      start = nl + 1;
+    }
+    pending.erase(0, start);
+    return Status::OK();
+  });
+  return st;
+}
+
+Status KeyOf(const std::vector<RawField>& row, const std::vector<size_t>& key,
+             std::vector<std::string>* out) {
+  out->clear();
+  for (size_t k : key) {
+    if (!row[k]) return Status::Failed("a key column is NULL; keys must be unique and not null");
+    out->push_back(*row[k]);
+  }
+  return Status::OK();
+}
+
+namespace {
+nlohmann::json ToJson(const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::kNull:
+      return nullptr;
+    case Value::Kind::kBool:
+      return v.b;
+    case Value::Kind::kInt:
+      return v.i;
+    case Value::Kind::kFloat:
+      return v.f;
+    case Value::Kind::kString:
+      return v.s;
+    case Value::Kind::kArray: {
+      nlohmann::json a = nlohmann::json::array();
+      for (const Value& item : v.items) a.push_back(ToJson(item));
+      return a;
+    }
+  }
+  return nullptr;
+}
+}  // namespace
+
+std::string RowJson(const std::vector<ColumnSpec>& columns, const std::vector<Value>& values) {
+  nlohmann::ordered_json o = nlohmann::ordered_json::object();
+  for (size_t i = 0; i < columns.size() && i < values.size(); ++i) {
+    o[columns[i].name] = ToJson(values[i]);
+  }
+  return o.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string KeyJson(const std::vector<std::string>& key) {
+  return nlohmann::json(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace planrun

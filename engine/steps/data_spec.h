@@ -1,0 +1,79 @@
+// What the data steps (copy, transform) share: their Lua hook and batch
+// settings as plans write them, reading batches with keyset pagination, and
+// the JSON of rejected rows.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/copy_text.h"
+#include "data/value.h"
+#include "lua/hook.h"
+#include "plan/map_reader.h"
+#include "plan/parser.h"
+#include "pg/session.h"
+
+namespace planrun {
+
+/// A data step's Lua hook, read and syntax-checked when the plan is parsed.
+struct HookSpec {
+  bool present = false;
+  lua::HookSource source;
+};
+
+/// `max_rejects`: a number of rows, or a percentage of the rows read ("0.5%").
+struct RejectLimit {
+  int64_t count = 0;
+  double percent = -1;  // >= 0 when given as a percentage
+
+  /// True when `rejected` of `read` rows is past the limit. A percentage is
+  /// judged only at the end of the step, or once 1000 rows were read.
+  bool Exceeded(int64_t rejected, int64_t read, bool at_end) const;
+  /// "100 rows" or "0.5% of the rows read".
+  std::string Describe() const;
+};
+
+/// Batch settings of a data step.
+struct DataSettings {
+  int64_t batch_size = 5000;  // rows per batch (one transaction each)
+  int workers = 0;            // Lua states; 0: the runtime's default
+  RejectLimit max_rejects;
+};
+
+/// Reads a hook given as a file (`file_key`, relative to the plan's
+/// directory) or inline (`lua:`); leaves `out->present` false when neither.
+Status ReadHook(MapReader& r, const StepParseContext& ctx, const std::string& file_key,
+                HookSpec* out);
+
+/// Reads batch_size (default: the step's settings), workers, max_rejects.
+Status ReadDataSettings(MapReader& r, const StepParseContext& ctx, DataSettings* out);
+
+/// Checks that `connection` names one of the plan's connections.
+Status CheckConnection(MapReader& r, const StepParseContext& ctx, const std::string& connection);
+
+/// The columns a SELECT returns, with their types (runs it with LIMIT 0).
+Status DescribeSelect(pg::Session& db, const std::string& select_sql,
+                      std::vector<ColumnSpec>* out);
+
+/// "(k1, k2) > ('v1'::t1, 'v2'::t2)" for keyset pagination, or "true" before
+/// the first batch. `key` indexes into `columns`.
+std::string KeyAfter(const std::vector<ColumnSpec>& columns, const std::vector<size_t>& key,
+                     const std::optional<std::vector<std::string>>& last);
+
+/// Runs `COPY (<select_sql>) TO STDOUT` and appends each row's raw fields.
+Status ReadRows(pg::Session& db, const std::string& select_sql,
+                std::vector<std::vector<RawField>>* rows);
+
+/// The key values of a raw row as text (a NULL key is an error).
+Status KeyOf(const std::vector<RawField>& row, const std::vector<size_t>& key,
+             std::vector<std::string>* out);
+
+/// JSON of a row for rejects: {"col": value, ...} with typed values.
+std::string RowJson(const std::vector<ColumnSpec>& columns, const std::vector<Value>& values);
+
+/// JSON array of key texts: ["17"] or ["a", "2"].
+std::string KeyJson(const std::vector<std::string>& key);
+
+}  // namespace planrun

@@ -1,0 +1,46 @@
+// HookPool: a data step's Lua states, one per worker. Run() splits a batch's
+// rows into contiguous slices, transforms each slice on its own thread with
+// its own state, and returns the results in row order. Rows are independent,
+// so the result does not depend on the number of workers. Not thread-safe
+// itself: one caller at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/value.h"
+#include "lua/hook.h"
+#include "steps/data_spec.h"
+
+namespace planrun {
+
+/// What the hook made of one row.
+struct RowResult {
+  lua::RowOutcome outcome = lua::RowOutcome::kRow;
+  std::vector<Value> out;  // kRow: one value per output column
+  std::string reason;      // kReject: the hook's error message
+};
+
+/// The Lua states of one data step.
+class HookPool {
+ public:
+  /// Loads `workers` states and runs setup(ctx) in each.
+  static Status Start(const HookSpec& spec, const lua::HookContext& context, int workers,
+                      std::unique_ptr<HookPool>* out);
+
+  /// Transforms `rows` (values named `in_names`) into `out_names` columns.
+  Status Run(int64_t batch, const std::vector<std::string>& in_names,
+             const std::vector<std::vector<Value>>& rows, const std::vector<std::string>& out_names,
+             std::vector<RowResult>* results);
+
+  /// Runs finish(ctx) in each state.
+  Status Finish();
+
+  size_t size() const { return hooks_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<lua::Hook>> hooks_;
+};
+
+}  // namespace planrun

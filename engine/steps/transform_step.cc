@@ -1,0 +1,348 @@
+#include "steps/transform_step.h"
+
+#include <algorithm>
+
+#include "plan/plan.h"
+#include "report/reporter.h"
+#include "steps/backup_names.h"
+#include "steps/data_run.h"
+#include "steps/hook_pool.h"
+#include "steps/parse_helpers.h"
+#include "steps/table_info.h"
+#include "util/sha256.h"
+#include "util/sql.h"
+#include "util/strings.h"
+
+namespace planrun {
+
+namespace {
+
+/// A parsed `transform` step.
+struct TransformSpec {
+  TableName table;
+  std::vector<std::string> key;
+  std::string where;
+  std::vector<std::string> columns;                      // read for the hook
+  std::vector<std::string> set;                          // written
+  std::vector<std::pair<std::string, std::string>> sql;  // no hook: column -> SQL expression
+  HookSpec hook;
+  DataSettings settings;
+};
+
+std::string PrevTable(const TransformSpec& spec, const StepEnv& env) {
+  return QuoteIdent(env.names.backup) + "." +
+         QuoteIdent(BackupTableName(env.plan->version.text, env.decl->id, spec.table, "__prev"));
+}
+
+std::string Match(const std::vector<std::string>& key, const std::string& a,
+                  const std::string& b) {
+  std::vector<std::string> parts;
+  for (const auto& k : key) parts.push_back(a + "." + QuoteIdent(k) + " = " + b + "." + QuoteIdent(k));
+  return Join(parts, " AND ");
+}
+
+std::string Prefixed(const std::vector<std::string>& cols, const std::string& alias) {
+  std::vector<std::string> out;
+  for (const auto& c : cols) out.push_back(alias + "." + QuoteIdent(c));
+  return Join(out, ", ");
+}
+
+// The rows of one batch: key, then (with a hook) the columns the hook reads.
+std::string BatchSql(const TransformSpec& spec, const std::string& after, int64_t limit) {
+  std::vector<std::string> cols = spec.key;
+  for (const auto& c : spec.columns) {
+    if (std::find(cols.begin(), cols.end(), c) == cols.end()) cols.push_back(c);
+  }
+  return "SELECT " + QuoteIdentList(spec.hook.present ? cols : spec.key) + " FROM " +
+         spec.table.Quoted() + " WHERE " + (spec.where.empty() ? "" : "(" + spec.where + ") AND ") +
+         after + " ORDER BY " + QuoteIdentList(spec.key) + " LIMIT " + std::to_string(limit) +
+         " FOR UPDATE";
+}
+
+/// Runs one transform step.
+class TransformRunner {
+ public:
+  TransformRunner(const TransformSpec& spec, StepContext& ctx)
+      : spec_(spec),
+        ctx_(ctx),
+        run_(ctx, spec.settings, "transform",
+             Sha256Hex(ctx.env.decl->checksum + "\n" + spec.hook.source.code)),
+        prev_(PrevTable(spec, ctx.env)) {}
+
+  Status Run() {
+    stage_ = QuoteIdent(ShortIdentifier("planrun_stage_v" + ctx_.env.plan->version.text + "_" +
+                                        ctx_.env.decl->id));
+    PLANRUN_RETURN_IF_ERROR(DescribeSelect(*ctx_.db, BatchSql(spec_, "true", 0), &cols_));
+    for (size_t i = 0; i < spec_.key.size(); ++i) key_idx_.push_back(i);
+    for (const auto& c : cols_) in_names_.push_back(c.name);
+    std::vector<ColumnSpec> set_cols;
+    PLANRUN_RETURN_IF_ERROR(DescribeSelect(
+        *ctx_.db, "SELECT " + QuoteIdentList(spec_.set) + " FROM " + spec_.table.Quoted(),
+        &set_cols));
+    set_cols_ = set_cols;
+    if (spec_.hook.present) {
+      lua::HookContext hc{ctx_.env.decl->id, ctx_.env.plan->version.text, ctx_.env.plan->name,
+                          ctx_.env.plan->params, ctx_.out};
+      PLANRUN_RETURN_IF_ERROR(HookPool::Start(spec_.hook, hc, run_.workers(), &pool_));
+    }
+    bool restart = false;
+    PLANRUN_RETURN_IF_ERROR(run_.Begin(&restart));
+    if (restart) {
+      int64_t restored = 0;
+      PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&]() -> Status {
+        PLANRUN_RETURN_IF_ERROR(Restore(&restored));
+        return run_.ResetForRestart();
+      }));
+      ctx_.out->Info("transform " + ctx_.env.decl->id + ": restarting; restored " +
+                     std::to_string(restored) + " rows to their previous values");
+    }
+    PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&] { return Setup(); }));
+    while (!run_.checkpoint().done) {
+      int64_t read = 0;
+      PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&] { return Batch(&read); }));
+      PLANRUN_RETURN_IF_ERROR(run_.CheckRejectLimit(false));
+      run_.Progress(std::nullopt);
+      if (read < spec_.settings.batch_size) break;
+    }
+    if (pool_) PLANRUN_RETURN_IF_ERROR(pool_->Finish());
+    return run_.Finish();
+  }
+
+  /// Puts the saved previous values back and drops the saved copy.
+  Status Restore(int64_t* restored) {
+    pg::Result r;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Query("SELECT to_regclass($1) IS NOT NULL", {prev_}, &r));
+    if (r.get(0, 0) != "t") return Status::OK();
+    pg::Result u;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
+        "UPDATE " + spec_.table.Quoted() + " AS t SET (" + QuoteIdentList(spec_.set) + ") = ROW(" +
+            Prefixed(spec_.set, "p") + ") FROM " + prev_ + " AS p WHERE " +
+            Match(spec_.key, "t", "p"),
+        &u));
+    *restored = u.affected;
+    return ctx_.db->Exec("DROP TABLE " + prev_);
+  }
+
+ private:
+  Status Setup() {
+    const std::string keys_and_set = QuoteIdentList(spec_.key) + ", " + QuoteIdentList(spec_.set);
+    pg::Result r;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Query("SELECT to_regclass($1) IS NULL", {prev_}, &r));
+    std::string sql = "CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(ctx_.env.names.backup) + ";";
+    if (r.get(0, 0) == "t") {
+      sql += "CREATE TABLE " + prev_ + " AS SELECT " + keys_and_set + " FROM " +
+             spec_.table.Quoted() + " WITH NO DATA; ALTER TABLE " + prev_ + " ADD PRIMARY KEY (" +
+             QuoteIdentList(spec_.key) + ");";
+    }
+    if (spec_.hook.present) {
+      sql += "CREATE TEMP TABLE IF NOT EXISTS " + stage_ + " AS SELECT " + keys_and_set + " FROM " +
+             spec_.table.Quoted() + " WITH NO DATA;";
+    }
+    return ctx_.db->Exec(sql);
+  }
+
+  Status Batch(int64_t* read) {
+    const std::string after = KeyAfter(cols_, key_idx_, run_.checkpoint().last_key);
+    if (!spec_.hook.present) return SqlBatch(after, read);
+    std::vector<std::vector<RawField>> rows;
+    PLANRUN_RETURN_IF_ERROR(ReadRows(*ctx_.db, BatchSql(spec_, after, spec_.settings.batch_size), &rows));
+    *read = static_cast<int64_t>(rows.size());
+    if (rows.empty()) return Status::OK();
+    std::vector<std::vector<Value>> values(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      values[i].resize(cols_.size());
+      for (size_t c = 0; c < cols_.size(); ++c) {
+        PLANRUN_RETURN_IF_ERROR(DecodeField(cols_[c], rows[i][c], &values[i][c]));
+      }
+    }
+    std::vector<RowResult> results;
+    PLANRUN_RETURN_IF_ERROR(
+        pool_->Run(run_.checkpoint().batches + 1, in_names_, values, spec_.set, &results));
+    std::string text;
+    int64_t written = 0, skipped = 0;
+    std::vector<Reject> rejects;
+    std::vector<RawField> out(spec_.key.size() + spec_.set.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const RowResult& r = results[i];
+      if (r.outcome == lua::RowOutcome::kSkip) {
+        ++skipped;
+        continue;
+      }
+      Status encoded;
+      for (size_t k = 0; k < spec_.key.size(); ++k) out[k] = rows[i][k];
+      if (r.outcome == lua::RowOutcome::kRow) {
+        for (size_t c = 0; c < spec_.set.size() && encoded.ok(); ++c) {
+          encoded = EncodeField(set_cols_[c], r.out[c], &out[spec_.key.size() + c]);
+        }
+      }
+      if (r.outcome == lua::RowOutcome::kReject || !encoded.ok()) {
+        std::vector<std::string> k;
+        PLANRUN_RETURN_IF_ERROR(KeyOf(rows[i], key_idx_, &k));
+        rejects.push_back({0, "", KeyJson(k), RowJson(cols_, values[i]),
+                           encoded.ok() ? r.reason : encoded.message(), ""});
+        continue;
+      }
+      AppendCopyRow(&text, out);
+      ++written;
+    }
+    if (written > 0) {
+      PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("TRUNCATE " + stage_));
+      bool sent = false;
+      PLANRUN_RETURN_IF_ERROR(ctx_.db->CopyIn(
+          "COPY " + stage_ + " FROM STDIN", [&](std::string* chunk, bool* done) {
+            if (!sent) chunk->append(text);
+            sent = *done = true;
+            return Status::OK();
+          }));
+      PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
+          "INSERT INTO " + prev_ + " SELECT " + Prefixed(spec_.key, "t") + ", " +
+          Prefixed(spec_.set, "t") + " FROM " + spec_.table.Quoted() + " AS t JOIN " + stage_ +
+          " AS s ON " + Match(spec_.key, "t", "s") + " ON CONFLICT DO NOTHING; UPDATE " +
+          spec_.table.Quoted() + " AS t SET (" + QuoteIdentList(spec_.set) + ") = ROW(" +
+          Prefixed(spec_.set, "s") + ") FROM " + stage_ + " AS s WHERE " +
+          Match(spec_.key, "t", "s")));
+    }
+    std::vector<std::string> last;
+    PLANRUN_RETURN_IF_ERROR(KeyOf(rows.back(), key_idx_, &last));
+    return run_.CommitBatch(last, *read, written, skipped, rejects);
+  }
+
+  // Without a hook the whole batch runs in the server.
+  Status SqlBatch(const std::string& after, int64_t* read) {
+    const std::string key = QuoteIdentList(spec_.key);
+    const std::string batch = QuoteIdent(ShortIdentifier("planrun_batch_" + ctx_.env.decl->id));
+    std::vector<std::string> sets;
+    for (const auto& [col, expr] : spec_.sql) sets.push_back(QuoteIdent(col) + " = (" + expr + ")");
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
+        "DROP TABLE IF EXISTS pg_temp." + batch + "; CREATE TEMP TABLE " + batch + " AS " +
+        BatchSql(spec_, after, spec_.settings.batch_size) + "; INSERT INTO " + prev_ + " SELECT " +
+        Prefixed(spec_.key, "t") + ", " + Prefixed(spec_.set, "t") + " FROM " +
+        spec_.table.Quoted() + " AS t JOIN " + batch + " AS b ON " + Match(spec_.key, "t", "b") +
+        " ON CONFLICT DO NOTHING"));
+    pg::Result u;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("UPDATE " + spec_.table.Quoted() + " AS t SET " +
+                                              Join(sets, ", ") + " FROM " + batch + " AS b WHERE " +
+                                              Match(spec_.key, "t", "b"),
+                                          &u));
+    std::vector<std::vector<RawField>> rows;
+    PLANRUN_RETURN_IF_ERROR(
+        ReadRows(*ctx_.db, "SELECT " + key + " FROM " + batch + " ORDER BY " + key + " DESC LIMIT 1",
+                 &rows));
+    pg::Result count;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("SELECT count(*) FROM " + batch, &count));
+    *read = std::stoll(count.get(0, 0, "0"));
+    if (rows.empty()) return Status::OK();
+    std::vector<std::string> k;
+    PLANRUN_RETURN_IF_ERROR(KeyOf(rows[0], key_idx_, &k));
+    return run_.CommitBatch(k, *read, u.affected, *read - u.affected, {});
+  }
+
+  const TransformSpec& spec_;
+  StepContext& ctx_;
+  DataRun run_;
+  std::string prev_, stage_;
+  std::vector<ColumnSpec> cols_, set_cols_;
+  std::vector<size_t> key_idx_;
+  std::vector<std::string> in_names_;
+  std::unique_ptr<HookPool> pool_;
+};
+
+class TransformStep : public Step {
+ public:
+  explicit TransformStep(TransformSpec spec) : spec_(std::move(spec)) {}
+  std::vector<TableName> Reads() const override { return {spec_.table}; }
+  std::vector<TableName> Writes() const override { return {spec_.table}; }
+  bool OwnsTransactions() const override { return true; }
+  Reversibility reversibility() const override { return Reversibility::kReversible; }
+
+  std::vector<std::string> DescribeUp(const StepEnv& env) const override {
+    std::vector<std::string> out = {
+        "-- per batch of " + std::to_string(spec_.settings.batch_size) + " rows" +
+            (spec_.hook.present ? ", through the hook " + spec_.hook.source.chunk_name : "") + ":",
+        BatchSql(spec_, "(<key>) > (<last key>)", spec_.settings.batch_size),
+        "INSERT INTO " + PrevTable(spec_, env) + " <previous values of " +
+            QuoteIdentList(spec_.set) + ">"};
+    if (spec_.hook.present) {
+      out.push_back("UPDATE " + spec_.table.Quoted() + " SET (" + QuoteIdentList(spec_.set) +
+                    ") = <hook output> WHERE <key in batch>");
+    } else {
+      std::vector<std::string> sets;
+      for (const auto& [c, e] : spec_.sql) sets.push_back(QuoteIdent(c) + " = (" + e + ")");
+      out.push_back("UPDATE " + spec_.table.Quoted() + " AS t SET " + Join(sets, ", ") +
+                    " WHERE <key in batch>");
+    }
+    return out;
+  }
+  std::vector<std::string> DescribeDown(const StepEnv& env) const override {
+    return {"UPDATE " + spec_.table.Quoted() + " SET (" + QuoteIdentList(spec_.set) +
+                ") = <previous values> FROM " + PrevTable(spec_, env),
+            "DROP TABLE " + PrevTable(spec_, env)};
+  }
+
+  Status Apply(StepContext& ctx) const override {
+    TransformRunner runner(spec_, ctx);
+    return runner.Run();
+  }
+  Status Revert(StepContext& ctx) const override {
+    TransformRunner runner(spec_, ctx);
+    int64_t restored = 0;
+    PLANRUN_RETURN_IF_ERROR(runner.Restore(&restored));
+    CheckpointStore store(ctx.db, ctx.env.names.tracking, ctx.env.plan->version.text,
+                          ctx.data ? ctx.data->attempt : 1, ctx.env.decl->id);
+    PLANRUN_RETURN_IF_ERROR(store.Reset());
+    ctx.counters["rows"] = restored;
+    ctx.out->Info("transform " + ctx.env.decl->id + ": restored " + std::to_string(restored) +
+                  " rows of " + spec_.table.Display() + " to their previous values");
+    return Status::OK();
+  }
+
+ private:
+  TransformSpec spec_;
+};
+
+}  // namespace
+
+Status ParseTransformStep(const Node& body, const StepParseContext& ctx,
+                          std::unique_ptr<Step>* out) {
+  MapReader r(ctx.file, body, "transform step");
+  PLANRUN_RETURN_IF_ERROR(CheckKeys(r, {"table", "key", "where", "columns", "set", "transform",
+                                        "lua", "batch_size", "workers", "max_rejects"}));
+  TransformSpec spec;
+  PLANRUN_RETURN_IF_ERROR(r.Table("table", &spec.table, true));
+  PLANRUN_RETURN_IF_ERROR(r.IdentifierList("key", &spec.key, true));
+  PLANRUN_RETURN_IF_ERROR(ReadSql(r, "where", &spec.where, false));
+  PLANRUN_RETURN_IF_ERROR(r.IdentifierList("columns", &spec.columns));
+  PLANRUN_RETURN_IF_ERROR(ReadHook(r, ctx, "transform", &spec.hook));
+  PLANRUN_RETURN_IF_ERROR(ReadDataSettings(r, ctx, &spec.settings));
+  const Node* set = r.Raw("set");
+  if (!set) return r.Error(body.loc, "transform step needs 'set', the columns it writes");
+  if (spec.hook.present) {
+    PLANRUN_RETURN_IF_ERROR(r.IdentifierList("set", &spec.set, true));
+    if (spec.columns.empty()) {
+      return r.Error(body.loc, "transform step with a hook needs 'columns', the columns the hook reads");
+    }
+  } else {
+    if (!set->IsMap()) {
+      return r.Error(set->loc,
+                     "'set' must map each column to a SQL expression (set: {slug: \"lower(name)\"}), "
+                     "or the step needs a hook ('transform:' or 'lua:') to compute a list of columns");
+    }
+    for (const auto& [k, v] : set->map) {
+      PLANRUN_RETURN_IF_ERROR(CheckIdentifier(ctx.file, k, "set"));
+      if (!v.IsScalar() || Trim(v.scalar).empty()) {
+        return r.Error(v.loc, "'set' entry '" + k.scalar + "' must be a SQL expression");
+      }
+      spec.set.push_back(k.scalar);
+      spec.sql.emplace_back(k.scalar, v.scalar);
+    }
+  }
+  for (const auto& s : spec.set) {
+    if (std::find(spec.key.begin(), spec.key.end(), s) != spec.key.end()) {
+      return r.Error(set->loc, "'set' cannot write the key column '" + s + "'");
+    }
+  }
+  *out = std::make_unique<TransformStep>(std::move(spec));
+  return Status::OK();
+}
+
+}  // namespace planrun
