@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages planrun needs to build, test and demo.
+# Installs the Debian packages planrun needs to build, test, demo and benchmark.
 # Idempotent and quiet when everything is there. Needs root (or sudo).
 set -euo pipefail
 
@@ -9,6 +9,7 @@ packages=(
   catch2 libcli11-dev nlohmann-json3-dev libssl-dev
   postgresql postgresql-contrib postgresql-common
   python3 python3-jsonschema python3-yaml
+  pgloader hyperfine time
 )
 
 missing=()

@@ -50,7 +50,9 @@ std::vector<const Edge*> EdgesInto(const Graph& graph, int v) {
 void AppendStatements(const std::vector<std::string>& statements, std::string* out) {
   for (const std::string& statement : statements) {
     std::string text = RTrim(Trim(statement));
-    if (text.empty() || text.back() != ';') text += ";";
+    // A comment line (data steps describe their batches with one) takes no ';'.
+    const bool comment = StartsWith(text, "--") && text.find('\n') == std::string::npos;
+    if (!comment && (text.empty() || text.back() != ';')) text += ";";
     for (const std::string& line : Split(text, '\n')) {
       std::string trimmed = RTrim(line);
       *out += trimmed.empty() ? "\n" : "    " + trimmed + "\n";

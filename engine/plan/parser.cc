@@ -1,8 +1,10 @@
 #include "plan/parser.h"
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "plan/map_reader.h"
 #include "util/sha256.h"
@@ -249,11 +251,21 @@ class PlanParser {
                          plan_->version, &plan_->files, &plan_->connections};
     const StepKindInfo& info = *std::find_if(
         kinds_.begin(), kinds_.end(), [&](const StepKindInfo& k) { return k.name == decl->kind; });
+    const size_t files_before = plan_->files.size();
     PLANRUN_RETURN_IF_ERROR(info.parse(kind->second, ctx, &decl->step));
     if (decl->step == nullptr) {
       return Status::Internal("step kind '" + decl->kind + "' gave no step for " + what);
     }
-    decl->checksum = Sha256Hex(CanonicalText(entry));
+    // The step's own entry and the files it references (hooks, modules).
+    Sha256 sum;
+    sum.Update(CanonicalText(entry));
+    for (size_t i = files_before; i < plan_->files.size(); ++i) {
+      std::ifstream in(plan_->files[i], std::ios::binary);
+      std::ostringstream text;
+      text << in.rdbuf();
+      sum.Update("\nfile " + std::to_string(text.str().size()) + "\n" + text.str());
+    }
+    decl->checksum = sum.HexDigest();
     return Status::OK();
   }
 

@@ -34,7 +34,7 @@ struct StepDecl {
   std::string description;
   std::vector<std::pair<std::string, Loc>> needs;  // explicit dependencies by id
   Defaults settings;   // the plan's defaults with the step's own overrides
-  std::string checksum;  // sha256 of the entry's canonical text and its files
+  std::string checksum;  // sha256 of the entry's canonical text and the files it references
   std::unique_ptr<Step> step;  // the kind's parsed body and behaviour
 };
 

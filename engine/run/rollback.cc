@@ -47,10 +47,21 @@ Status RollbackPlan(const Plan& plan, const MigrationRecord& record,
   Tracker tracker(&control, env.names.tracking);
   std::vector<StepRunRecord> runs;
   PLANRUN_RETURN_IF_ERROR(tracker.LoadStepRuns(record.version, record.attempt, &runs));
-  std::set<std::string> applied, reverted;
+  // Steps to undo: those applied, and those that failed or were interrupted
+  // after committing part of their work (data steps commit per batch; steps
+  // outside a transaction may have run). Their inverses tolerate partial work.
+  std::set<std::string> applied, reverted, partial;
   for (const auto& r : runs) {
-    if (r.state != "applied") continue;
-    (r.phase == "up" ? applied : reverted).insert(r.step_id);
+    if (r.phase == "up") {
+      (r.state == "applied" ? applied : partial).insert(r.step_id);
+    } else if (r.state == "applied") {
+      reverted.insert(r.step_id);
+    }
+  }
+  for (const StepDecl& d : plan.steps) {
+    if (partial.count(d.id) && (d.step->OwnsTransactions() || !d.step->Transactional())) {
+      applied.insert(d.id);
+    }
   }
 
   const std::vector<StepDecl>& section = plan.has_rollback ? plan.rollback : plan.steps;

@@ -334,7 +334,7 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
   if (ctx.dry_run && ctx.data && ctx.data->sample_rows > 0) return Sample(spec, ctx, rt);
 
   DataRun run(ctx, spec.settings, "copy",
-              Sha256Hex(ctx.env.decl->checksum + "\n" + spec.hook.source.code));
+              Sha256Hex(ctx.env.decl->checksum + "\n" + spec.hook.source.code + spec.hook.modules));
   bool restart = false;
   PLANRUN_RETURN_IF_ERROR(run.Begin(&restart));
   if (restart) {
@@ -372,7 +372,10 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
     run.Progress(total);
     if (static_cast<int64_t>(rows.size()) < spec.settings.batch_size) break;
   }
-  if (rt.pool) PLANRUN_RETURN_IF_ERROR(rt.pool->Finish());
+  if (rt.pool) {
+    PLANRUN_RETURN_IF_ERROR(rt.pool->Finish());
+    WarnIgnoredKeys(*rt.pool, ctx, "copy", "to.columns");
+  }
   return run.Finish();
 }
 

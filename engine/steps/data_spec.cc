@@ -1,9 +1,12 @@
 #include "steps/data_spec.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "steps/parse_helpers.h"
@@ -24,6 +27,47 @@ std::string RejectLimit::Describe() const {
   s << percent << "% of the rows read";
   return s.str();
 }
+
+namespace {
+
+// Module names required by literal: require "a.b", require('a'), require 'a'.
+std::vector<std::string> RequiredNames(const std::string& code) {
+  std::vector<std::string> names;
+  for (size_t pos = code.find("require"); pos != std::string::npos;
+       pos = code.find("require", pos + 7)) {
+    size_t i = pos + 7;
+    while (i < code.size() && (code[i] == ' ' || code[i] == '(' || code[i] == '\t')) ++i;
+    if (i >= code.size() || (code[i] != '"' && code[i] != '\'')) continue;
+    const char quote = code[i++];
+    size_t end = i;
+    while (end < code.size() && (std::isalnum(static_cast<unsigned char>(code[end])) ||
+                                 code[end] == '_' || code[end] == '.')) {
+      ++end;
+    }
+    if (end < code.size() && code[end] == quote && end > i) names.push_back(code.substr(i, end - i));
+  }
+  return names;
+}
+
+// Appends each module `code` requires (and theirs) to *modules and ctx.files.
+void CollectModules(const StepParseContext& ctx, const std::string& code,
+                    std::set<std::string>* seen, std::string* modules) {
+  for (const std::string& name : RequiredNames(code)) {
+    std::string rel = name;
+    std::replace(rel.begin(), rel.end(), '.', '/');
+    const std::string path = ctx.plan_dir + "/" + rel + ".lua";
+    if (!seen->insert(path).second) continue;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) continue;  // require reports a missing module when the hook runs
+    std::ostringstream text;
+    text << in.rdbuf();
+    *modules += "\n-- " + path + "\n" + text.str();
+    ctx.files->push_back(path);
+    CollectModules(ctx, text.str(), seen, modules);
+  }
+}
+
+}  // namespace
 
 Status ReadHook(MapReader& r, const StepParseContext& ctx, const std::string& file_key,
                 HookSpec* out) {
@@ -62,6 +106,8 @@ Status ReadHook(MapReader& r, const StepParseContext& ctx, const std::string& fi
     out->source.code = std::string(first_line > 1 ? first_line - 1 : 0, '\n') + node.scalar;
     out->source.chunk_name = ctx.file.path;
   }
+  std::set<std::string> seen;
+  CollectModules(ctx, out->source.code, &seen, &out->modules);
   return lua::CheckSyntax(out->source);
 }
 

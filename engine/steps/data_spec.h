@@ -21,6 +21,9 @@ namespace planrun {
 struct HookSpec {
   bool present = false;
   lua::HookSource source;
+  /// The modules the hook `require`s by literal name (recursively), with
+  /// their text: part of the step's fingerprint, so editing one is a change.
+  std::string modules;
 };
 
 /// `max_rejects`: a number of rows, or a percentage of the rows read ("0.5%").

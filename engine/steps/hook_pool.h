@@ -6,12 +6,14 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "data/value.h"
 #include "lua/hook.h"
 #include "steps/data_spec.h"
+#include "steps/step.h"
 
 namespace planrun {
 
@@ -39,8 +41,16 @@ class HookPool {
 
   size_t size() const { return hooks_.size(); }
 
+  /// Keys hooks returned that are not output columns (ignored; likely typos).
+  const std::set<std::string>& ignored_keys() const { return ignored_keys_; }
+
  private:
   std::vector<std::unique_ptr<lua::Hook>> hooks_;
+  std::set<std::string> ignored_keys_;
 };
+
+/// Warns once about keys the step's hook returned that no column takes.
+void WarnIgnoredKeys(const HookPool& pool, StepContext& ctx, const std::string& verb,
+                     const std::string& columns_key);
 
 }  // namespace planrun

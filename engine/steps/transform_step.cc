@@ -23,6 +23,7 @@ struct TransformSpec {
   std::vector<std::string> key;
   std::string where;
   std::vector<std::string> columns;                      // read for the hook
+  std::vector<TableName> reads;                          // other tables the SQL or hook reads
   std::vector<std::string> set;                          // written
   std::vector<std::pair<std::string, std::string>> sql;  // no hook: column -> SQL expression
   HookSpec hook;
@@ -66,7 +67,7 @@ class TransformRunner {
       : spec_(spec),
         ctx_(ctx),
         run_(ctx, spec.settings, "transform",
-             Sha256Hex(ctx.env.decl->checksum + "\n" + spec.hook.source.code)),
+             Sha256Hex(ctx.env.decl->checksum + "\n" + spec.hook.source.code + spec.hook.modules)),
         prev_(PrevTable(spec, ctx.env)) {}
 
   Status Run() {
@@ -85,6 +86,7 @@ class TransformRunner {
                           ctx_.env.plan->params, ctx_.out};
       PLANRUN_RETURN_IF_ERROR(HookPool::Start(spec_.hook, hc, run_.workers(), &pool_));
     }
+    if (ctx_.dry_run && ctx_.data && ctx_.data->sample_rows > 0) return Sample();
     bool restart = false;
     PLANRUN_RETURN_IF_ERROR(run_.Begin(&restart));
     if (restart) {
@@ -104,7 +106,10 @@ class TransformRunner {
       run_.Progress(std::nullopt);
       if (read < spec_.settings.batch_size) break;
     }
-    if (pool_) PLANRUN_RETURN_IF_ERROR(pool_->Finish());
+    if (pool_) {
+      PLANRUN_RETURN_IF_ERROR(pool_->Finish());
+      WarnIgnoredKeys(*pool_, ctx_, "transform", "set");
+    }
     return run_.Finish();
   }
 
@@ -139,6 +144,62 @@ class TransformRunner {
              spec_.table.Quoted() + " WITH NO DATA;";
     }
     return ctx_.db->Exec(sql);
+  }
+
+  // Dry run with --sample: the new values of the first N rows, nothing written.
+  Status Sample() {
+    const int64_t n = ctx_.data->sample_rows;
+    int64_t rows_read = 0, changed = 0, skipped = 0, rejected = 0;
+    std::vector<std::string> lines;
+    if (spec_.hook.present) {
+      std::vector<std::vector<RawField>> rows;
+      PLANRUN_RETURN_IF_ERROR(ReadRows(*ctx_.db, BatchSql(spec_, "true", n), &rows));
+      rows_read = static_cast<int64_t>(rows.size());
+      std::vector<std::vector<Value>> values(rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) {
+        values[i].resize(cols_.size());
+        for (size_t c = 0; c < cols_.size(); ++c) {
+          PLANRUN_RETURN_IF_ERROR(DecodeField(cols_[c], rows[i][c], &values[i][c]));
+        }
+      }
+      std::vector<RowResult> results;
+      PLANRUN_RETURN_IF_ERROR(pool_->Run(1, in_names_, values, spec_.set, &results));
+      for (size_t i = 0; i < results.size(); ++i) {
+        std::vector<std::string> key;
+        PLANRUN_RETURN_IF_ERROR(KeyOf(rows[i], key_idx_, &key));
+        if (results[i].outcome == lua::RowOutcome::kSkip) {
+          ++skipped;
+        } else if (results[i].outcome == lua::RowOutcome::kReject) {
+          if (++rejected <= 3) lines.push_back("rejected key " + KeyJson(key) + ": " + results[i].reason);
+        } else if (++changed <= 3) {
+          lines.push_back("key " + KeyJson(key) + " -> " + RowJson(set_cols_, results[i].out));
+        }
+      }
+    } else {
+      std::vector<std::string> exprs;
+      for (const auto& [col, expr] : spec_.sql) exprs.push_back("(" + expr + ") AS " + QuoteIdent(col));
+      pg::Result r;
+      PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
+          "SELECT " + Prefixed(spec_.key, "t") + ", " + Join(exprs, ", ") + " FROM " +
+              spec_.table.Quoted() + " AS t WHERE " +
+              (spec_.where.empty() ? "true" : "(" + spec_.where + ")") + " ORDER BY " +
+              Prefixed(spec_.key, "t") + " LIMIT " + std::to_string(n),
+          &r));
+      rows_read = changed = static_cast<int64_t>(r.rows.size());
+      for (size_t i = 0; i < r.rows.size() && i < 3; ++i) {
+        std::vector<std::string> parts;
+        for (size_t c = 0; c < r.columns.size(); ++c) {
+          parts.push_back(r.columns[c] + "=" + r.get(i, c, "NULL"));
+        }
+        lines.push_back(Join(parts, ", "));
+      }
+    }
+    ctx_.out->Info("transform " + ctx_.env.decl->id + " (dry run, sample of " +
+                   std::to_string(rows_read) + " rows): " + std::to_string(changed) +
+                   " would change, " + std::to_string(skipped) + " skipped, " +
+                   std::to_string(rejected) + " rejected");
+    for (const std::string& line : lines) ctx_.out->Info("  " + line);
+    return Status::OK();
   }
 
   Status Batch(int64_t* read) {
@@ -220,9 +281,12 @@ class TransformRunner {
         spec_.table.Quoted() + " AS t JOIN " + batch + " AS b ON " + Match(spec_.key, "t", "b") +
         " ON CONFLICT DO NOTHING"));
     pg::Result u;
+    // No FROM: the set expressions see only the table's own columns, so
+    // they may name them unqualified.
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("UPDATE " + spec_.table.Quoted() + " AS t SET " +
-                                              Join(sets, ", ") + " FROM " + batch + " AS b WHERE " +
-                                              Match(spec_.key, "t", "b"),
+                                              Join(sets, ", ") + " WHERE (" +
+                                              Prefixed(spec_.key, "t") + ") IN (SELECT " + key +
+                                              " FROM " + batch + ")",
                                           &u));
     std::vector<std::vector<RawField>> rows;
     PLANRUN_RETURN_IF_ERROR(
@@ -250,7 +314,11 @@ class TransformRunner {
 class TransformStep : public Step {
  public:
   explicit TransformStep(TransformSpec spec) : spec_(std::move(spec)) {}
-  std::vector<TableName> Reads() const override { return {spec_.table}; }
+  std::vector<TableName> Reads() const override {
+    std::vector<TableName> out = spec_.reads;
+    out.push_back(spec_.table);
+    return out;
+  }
   std::vector<TableName> Writes() const override { return {spec_.table}; }
   bool OwnsTransactions() const override { return true; }
   Reversibility reversibility() const override { return Reversibility::kReversible; }
@@ -305,13 +373,15 @@ class TransformStep : public Step {
 Status ParseTransformStep(const Node& body, const StepParseContext& ctx,
                           std::unique_ptr<Step>* out) {
   MapReader r(ctx.file, body, "transform step");
-  PLANRUN_RETURN_IF_ERROR(CheckKeys(r, {"table", "key", "where", "columns", "set", "transform",
-                                        "lua", "batch_size", "workers", "max_rejects"}));
+  PLANRUN_RETURN_IF_ERROR(CheckKeys(r, {"table", "key", "where", "columns", "set", "reads",
+                                        "transform", "lua", "batch_size", "workers",
+                                        "max_rejects"}));
   TransformSpec spec;
   PLANRUN_RETURN_IF_ERROR(r.Table("table", &spec.table, true));
   PLANRUN_RETURN_IF_ERROR(r.IdentifierList("key", &spec.key, true));
   PLANRUN_RETURN_IF_ERROR(ReadSql(r, "where", &spec.where, false));
   PLANRUN_RETURN_IF_ERROR(r.IdentifierList("columns", &spec.columns));
+  PLANRUN_RETURN_IF_ERROR(r.TableList("reads", &spec.reads));
   PLANRUN_RETURN_IF_ERROR(ReadHook(r, ctx, "transform", &spec.hook));
   PLANRUN_RETURN_IF_ERROR(ReadDataSettings(r, ctx, &spec.settings));
   const Node* set = r.Raw("set");

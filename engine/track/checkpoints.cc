@@ -160,8 +160,12 @@ Status ListRejects(pg::Session& db, const std::string& schema, const std::string
                    const std::string& step_id, std::vector<Reject>* out) {
   return ReadRejects(db,
                      std::string("SELECT ") + kRejectColumns + " FROM " + QuoteIdent(schema) +
-                         ".rejects WHERE resolved_at IS NULL AND ($1::text IS NULL OR version = "
-                         "$1) AND ($2::text IS NULL OR step_id = $2) ORDER BY version, id",
+                         ".rejects r WHERE resolved_at IS NULL AND ($1::text IS NULL OR version = "
+                         "$1) AND ($2::text IS NULL OR step_id = $2) AND attempt = (SELECT "
+                         "m.attempt FROM " + QuoteIdent(schema) +
+                         ".schema_migrations m WHERE m.version = r.version) ORDER BY "
+                         "(SELECT m.version_key FROM " + QuoteIdent(schema) +
+                         ".schema_migrations m WHERE m.version = r.version), id",
                      {version.empty() ? std::nullopt : pg::Value(version),
                       step_id.empty() ? std::nullopt : pg::Value(step_id)},
                      out);

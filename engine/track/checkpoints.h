@@ -65,7 +65,8 @@ class CheckpointStore {
   std::string step_id_;
 };
 
-/// Every unresolved reject of a plan (optionally one step), for `planrun rejects`.
+/// The unresolved rejects of the current attempt of every plan (or one plan,
+/// or one step), in version order, for `planrun rejects`.
 Status ListRejects(pg::Session& db, const std::string& schema, const std::string& version,
                    const std::string& step_id, std::vector<Reject>* out);
 

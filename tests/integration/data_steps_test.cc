@@ -309,7 +309,7 @@ steps:
       table: users
       key: id
       where: slug IS NULL
-      set: {slug: "lower(replace(username, ' ', '-'))"}
+      set: {slug: "lower(replace(username, ' ', '-')) || '.' || id"}
       batch_size: 1000
   - id: nicks
     transform:
@@ -319,15 +319,17 @@ steps:
       set: [nick]
       lua: |
         function transform(row, ctx)
-          return {nick = text.slugify(row.username) .. "/" .. row.slug}
+          return {nick = text.slugify(row.username) .. "/" .. row.slug, nick_typo = 1}
         end
 )P");
   CommandResult r = Planrun(db, {"--plans", dir, "apply"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(QueryValue(conn, "SELECT slug FROM users WHERE id = 3") == "user-3-name");
+  CHECK(QueryValue(conn, "SELECT slug FROM users WHERE id = 3") == "user-3-name.3");
   CHECK(QueryValue(conn, "SELECT slug FROM users WHERE id = 4") == "keep-4");
   CHECK(QueryValue(conn, "SELECT nick FROM users WHERE id = 4") == "user-4-name/keep-4");
+  CHECK(r.err.find("transform nicks: the hook returned keys that are not in set, and they were "
+                   "ignored: nick_typo") != std::string::npos);
   CHECK(QueryValue(conn, "SELECT count(*) FROM users WHERE nick IS NULL") == "0");
   CommandResult rb = Planrun(db, {"--plans", dir, "rollback"});
   INFO(rb.err);
@@ -389,6 +391,90 @@ end
         std::string::npos);
   CHECK(SchemaDump(db) == before);
   CHECK(QueryValue(conn, "SELECT count(*) FROM contacts") == "0");
+}
+
+TEST_CASE("rollback undoes the committed batches of a data step that failed") {
+  const std::string db = "data_failed_rollback";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn, kUsersSetup);
+  const std::string before = TableChecksums(conn, {"planrun", "planrun_backup"});
+  const std::string dir = TempDir("planrun-failed-rb");
+  WriteFile(dir + "/contacts.lua", kStrictHook);
+  WriteFile(dir + "/001_contacts.yaml", ContactsPlan("0"));
+  CommandResult failed = Planrun(db, {"--plans", dir, "apply"});
+  CHECK(failed.exit_code == 1);
+  CHECK(QueryValue(conn, "SELECT count(*) FROM contacts") == "98");
+  CommandResult rb = Planrun(db, {"--plans", dir, "rollback"});
+  INFO(rb.err);
+  REQUIRE(rb.exit_code == 0);
+  CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
+  CHECK(QueryValue(conn, "SELECT state FROM planrun.schema_migrations") == "rolled_back");
+}
+
+TEST_CASE("editing a module the hook requires is drift") {
+  const std::string db = "data_module_drift";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn, kUsersSetup);
+  const std::string dir = TempDir("planrun-module");
+  WriteFile(dir + "/lib/mail.lua", "return {domain = 'example.com'}\n");
+  WriteFile(dir + "/contacts.lua", R"(local mail = require("lib.mail")
+function transform(row, ctx)
+  return {user_id = row.id, email = "u" .. row.id .. "@" .. mail.domain, slug = "s" .. row.id}
+end
+)");
+  WriteFile(dir + "/001_contacts.yaml", ContactsPlan("0"));
+  CommandResult r = Planrun(db, {"--plans", dir, "apply"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(QueryValue(conn, "SELECT email FROM contacts WHERE user_id = 9") == "u9@example.com");
+  WriteFile(dir + "/lib/mail.lua", "return {domain = 'example.org'}\n");
+  CommandResult status = Planrun(db, {"--plans", dir, "status"});
+  CHECK(status.out.find("! file changed since it was applied (drift)") != std::string::npos);
+  CHECK(Planrun(db, {"--plans", dir, "apply"}).exit_code == 4);
+}
+
+TEST_CASE("a --sample dry run shows a transform's new values and skips verify steps") {
+  const std::string db = "data_sample_transform";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn, kUsersSetup);
+  const std::string dir = TempDir("planrun-sample-transform");
+  WriteFile(dir + "/001.yaml", R"P(version: 1
+name: sample
+steps:
+  - id: lower_names
+    transform:
+      table: users
+      key: id
+      set: {username: "lower(username)"}
+  - id: upper_names
+    transform:
+      table: users
+      key: id
+      columns: [username]
+      set: [username]
+      lua: |
+        function transform(row, ctx)
+          if row.id == 2 then return nil end
+          return {username = string.upper(row.username)}
+        end
+  - id: check
+    verify:
+      - name: all lower case
+        sql: SELECT count(*) FROM users WHERE username <> lower(username)
+        expect: 0
+)P");
+  CommandResult r = Planrun(db, {"--plans", dir, "apply", "--dry-run", "--sample", "3"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("transform lower_names (dry run, sample of 3 rows): 3 would change, 0 skipped, "
+                   "0 rejected") != std::string::npos);
+  CHECK(r.err.find("id=1, username=user_1") != std::string::npos);
+  CHECK(r.err.find("transform upper_names (dry run, sample of 3 rows): 2 would change, 1 "
+                   "skipped, 0 rejected") != std::string::npos);
+  CHECK(r.err.find("key [\"3\"] -> {\"username\":\"USER_3\"}") != std::string::npos);
+  CHECK(r.err.find("verify step check not checked: a dry run with --sample writes no rows") !=
+        std::string::npos);
+  CHECK(QueryValue(conn, "SELECT username FROM users WHERE id = 1") == "User_1");
 }
 
 }  // namespace
