@@ -154,7 +154,7 @@ class CycleFinder {
   std::vector<int> cycle_;
 };
 
-Status CycleError(const Plan& plan, const std::vector<StepDecl>& steps,
+Status CycleError(const Plan& plan, const std::vector<StepDecl>& steps, const Graph& graph,
                   const std::vector<int>& cycle) {
   const StepDecl& first = steps[cycle[0]];
   const std::string& next = steps[cycle.size() > 1 ? cycle[1] : cycle[0]].id;
@@ -170,7 +170,21 @@ Status CycleError(const Plan& plan, const std::vector<StepDecl>& steps,
   std::vector<std::string> names;
   for (int v : cycle) names.push_back(steps[v].id);
   names.push_back(first.id);
-  return PlanError(plan.source, loc, "dependency cycle: " + Join(names, " -> "));
+  // A link the plan did not write as `needs` surprises; say where it comes from.
+  std::vector<std::string> inferred;
+  for (size_t k = 0; k < cycle.size(); ++k) {
+    const int waiting = cycle[k], waited = cycle[(k + 1) % cycle.size()];
+    for (const Edge& e : graph.edges) {
+      if (e.to != waiting || e.from != waited) continue;
+      if (!StartsWith(e.reason, steps[waiting].id + " needs ")) inferred.push_back(e.reason);
+    }
+  }
+  std::string message = "dependency cycle: " + Join(names, " -> ");
+  if (!inferred.empty()) {
+    message += " (inferred: " + Join(inferred, "; ") +
+               "); remove a 'needs' entry, or move the steps so the file order matches";
+  }
+  return PlanError(plan.source, loc, message);
 }
 
 /// "a", "a and b", "a, b and c".
@@ -256,7 +270,7 @@ Status BuildGraph(const Plan& plan, const std::vector<StepDecl>& steps,
   for (std::vector<int>& s : graph.succs) std::sort(s.begin(), s.end());
 
   std::vector<int> cycle = CycleFinder(graph.preds).Find();
-  if (!cycle.empty()) return CycleError(plan, steps, cycle);
+  if (!cycle.empty()) return CycleError(plan, steps, graph, cycle);
   *out = std::move(graph);
   return Status::OK();
 }

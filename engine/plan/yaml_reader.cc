@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string_view>
 #include <unordered_map>
@@ -44,6 +45,12 @@ class NestingScan {
       start = end + 1;
     }
     return Status::OK();
+  }
+
+  /// The outermost bracket the text never closes, if any: where and which.
+  std::optional<std::pair<Loc, char>> Unclosed() const {
+    if (open_.empty()) return std::nullopt;
+    return open_.front();
   }
 
  private:
@@ -169,10 +176,12 @@ class NestingScan {
         ++i;
       } else if (c == '[' || c == '{') {
         ++flow_;
+        open_.emplace_back(Loc{lineno, static_cast<int>(i) + 1}, c);
         if (OverLimit()) return TooDeep(lineno, i);
         ++i;
       } else if (c == ']' || c == '}') {
         if (flow_ > 0) --flow_;
+        if (!open_.empty()) open_.pop_back();
         ++i;
       } else if ((c == '-' || c == '?' || c == ':') && EndsToken(line, i + 1)) {
         ++i;
@@ -188,11 +197,27 @@ class NestingScan {
 
   const SourceFile& file_;
   int max_depth_;
+  std::vector<std::pair<Loc, char>> open_;  // each open flow bracket and where it is
   int flow_ = 0;              // open flow brackets
   char quote_ = 0;            // the quote of a scalar still open, or 0
   int block_parent_ = -1;     // inside a block scalar: its parent's column
   std::vector<int> indents_;  // columns of the open block levels
 };
+
+/// yaml-cpp's message, with what to do about it where yaml-cpp's words are
+/// its own jargon.
+std::string ExplainYamlError(const std::string& msg) {
+  if (msg == "end of map flow not found" || msg == "end of sequence flow not found") {
+    return "a bracket is never closed; close it, or quote a value that contains brackets";
+  }
+  if (msg == "illegal tab when looking for indentation") {
+    return "a tab indents this line; YAML indents with spaces only";
+  }
+  if (msg == "illegal map value") {
+    return "unexpected ':'; quote a value that contains ': ' (for example \"a: b\")";
+  }
+  return msg;
+}
 
 /// Thrown from inside yaml-cpp's callbacks to stop parsing with an error.
 struct StopParsing {
@@ -379,7 +404,8 @@ Status ParseYaml(const SourceFile& file, Node* root, const YamlLimits& limits) {
                          " bytes, over the limit of " + std::to_string(limits.max_bytes) +
                          "; split it into smaller plans");
   }
-  PLANRUN_RETURN_IF_ERROR(NestingScan(file, limits.max_depth).Run());
+  NestingScan scan(file, limits.max_depth);
+  PLANRUN_RETURN_IF_ERROR(scan.Run());
   std::istringstream in(file.text);
   TreeBuilder builder(limits, file.text);
   try {
@@ -388,7 +414,18 @@ Status ParseYaml(const SourceFile& file, Node* root, const YamlLimits& limits) {
   } catch (const StopParsing& stop) {
     return PlanError(file, stop.loc, stop.message);
   } catch (const YAML::Exception& e) {
-    return PlanError(file, ToLoc(e.mark), "invalid YAML: " + e.msg);
+    Loc loc = ToLoc(e.mark);
+    std::string message = ExplainYamlError(e.msg);
+    const bool unclosed = e.msg == "end of map flow not found" ||
+                          e.msg == "end of sequence flow not found";
+    if (unclosed && scan.Unclosed()) {
+      const auto [where, bracket] = *scan.Unclosed();
+      loc = where;
+      message = std::string("this '") + bracket + "' is never closed; close it with '" +
+                (bracket == '{' ? '}' : ']') +
+                "', or quote a value that contains brackets (for example \"'{}'\")";
+    }
+    return PlanError(file, loc, "invalid YAML: " + message);
   }
   *root = builder.TakeRoot();
   return Status::OK();

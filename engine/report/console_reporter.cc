@@ -6,6 +6,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -59,8 +62,9 @@ std::string IndentContinuation(const std::string& msg) {
 /// Reporter over a spdlog logger (log lines) and a stream (Out).
 class ConsoleReporter : public Reporter {
  public:
-  ConsoleReporter(LogFormat format, std::shared_ptr<spdlog::logger> logger, std::ostream* out)
-      : format_(format), logger_(std::move(logger)), out_(out) {}
+  ConsoleReporter(LogFormat format, std::shared_ptr<spdlog::logger> logger, std::ostream* out,
+                  bool live)
+      : format_(format), logger_(std::move(logger)), out_(out), live_(live) {}
 
   void Out(const std::string& text) override {
     std::string redacted = Redact(text);
@@ -73,9 +77,33 @@ class ConsoleReporter : public Reporter {
   void Warn(const std::string& msg) override { Log(spdlog::level::warn, msg); }
   void Error(const std::string& msg) override { Log(spdlog::level::err, msg); }
 
+  void Progress(const std::string& line) override {
+    if (!logger_->should_log(spdlog::level::info)) return;
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lock(progress_mu_);
+    if (live_) {
+      // Redraw in place; the next log line clears it first.
+      std::string text = "\r\033[K" + Redact(line);
+      std::fwrite(text.data(), 1, text.size(), stderr);
+      std::fflush(stderr);
+      progress_shown_ = true;
+      return;
+    }
+    if (now - last_progress_ < std::chrono::seconds(10)) return;
+    last_progress_ = now;
+    logger_->log(spdlog::level::info, IndentContinuation(Redact(line)));
+  }
+
  private:
   void Log(spdlog::level::level_enum level, const std::string& msg) {
     if (!logger_->should_log(level)) return;
+    if (live_) {
+      std::lock_guard<std::mutex> lock(progress_mu_);
+      if (progress_shown_) {
+        std::fputs("\r\033[K", stderr);
+        progress_shown_ = false;
+      }
+    }
     std::string line;
     if (format_ == LogFormat::kJson) {
       std::string_view label = Label(level);
@@ -91,11 +119,15 @@ class ConsoleReporter : public Reporter {
   std::shared_ptr<spdlog::logger> logger_;  // its sinks are thread-safe
   std::ostream* out_;
   std::mutex out_mu_;
+  const bool live_;  // text logs on a terminal: progress redraws one line
+  std::mutex progress_mu_;
+  bool progress_shown_ = false;
+  std::chrono::steady_clock::time_point last_progress_;
 };
 
 /// A reporter logging through `sink` (text: "info  message"; JSON: the line as built).
 std::unique_ptr<Reporter> MakeReporter(LogFormat format, Verbosity verbosity, spdlog::sink_ptr sink,
-                                       std::ostream* out) {
+                                       std::ostream* out, bool live) {
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   formatter->add_flag<LabelFlag>('*').set_pattern(format == LogFormat::kJson ? "%v" : "%^%*%$ %v");
   sink->set_formatter(std::move(formatter));
@@ -103,7 +135,7 @@ std::unique_ptr<Reporter> MakeReporter(LogFormat format, Verbosity verbosity, sp
   logger->set_level(verbosity == Verbosity::kQuiet     ? spdlog::level::warn
                     : verbosity == Verbosity::kVerbose ? spdlog::level::debug
                                                        : spdlog::level::info);
-  return std::make_unique<ConsoleReporter>(format, std::move(logger), out);
+  return std::make_unique<ConsoleReporter>(format, std::move(logger), out, live);
 }
 
 }  // namespace
@@ -128,7 +160,7 @@ std::unique_ptr<Reporter> MakeStreamReporter(LogFormat format, Verbosity verbosi
                                              std::ostream* out, std::ostream* err) {
   return MakeReporter(format, verbosity,
                       std::make_shared<spdlog::sinks::ostream_sink_mt>(*err, /*force_flush=*/true),
-                      out);
+                      out, /*live=*/false);
 }
 
 std::unique_ptr<Reporter> MakeConsoleReporter(LogFormat format, Verbosity verbosity) {
@@ -138,7 +170,8 @@ std::unique_ptr<Reporter> MakeConsoleReporter(LogFormat format, Verbosity verbos
   } else {
     sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   }
-  return MakeReporter(format, verbosity, std::move(sink), &std::cout);
+  const bool live = format == LogFormat::kText && isatty(fileno(stderr));
+  return MakeReporter(format, verbosity, std::move(sink), &std::cout, live);
 }
 
 }  // namespace planrun

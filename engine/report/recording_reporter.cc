@@ -19,6 +19,8 @@ void RecordingReporter::Info(const std::string& msg) { Add("info: ", msg); }
 void RecordingReporter::Warn(const std::string& msg) { Add("warn: ", msg); }
 void RecordingReporter::Error(const std::string& msg) { Add("error: ", msg); }
 
+void RecordingReporter::Progress(const std::string& line) { Add("progress: ", line); }
+
 std::vector<std::string> RecordingReporter::lines() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->lines;

@@ -26,6 +26,9 @@ class Reporter {
   virtual void Info(const std::string& msg) = 0;
   virtual void Warn(const std::string& msg) = 0;
   virtual void Error(const std::string& msg) = 0;
+  /// A progress line that replaces the previous one: redrawn in place on a
+  /// terminal, an Info line now and then otherwise. Callers may call it often.
+  virtual void Progress(const std::string& line) { Info(line); }
 };
 
 /// The console reporter: stdout for Out, spdlog on stderr for logs.
@@ -40,7 +43,9 @@ class RecordingReporter : public Reporter {
   void Info(const std::string& msg) override;
   void Warn(const std::string& msg) override;
   void Error(const std::string& msg) override;
-  /// Every line so far, prefixed "out: ", "debug: ", "info: ", "warn: " or "error: ".
+  void Progress(const std::string& line) override;
+  /// Every line so far, prefixed "out: ", "debug: ", "info: ", "warn: ",
+  /// "error: " or "progress: ".
   std::vector<std::string> lines() const;
   /// Out lines only, joined by newlines.
   std::string out() const;

@@ -234,19 +234,6 @@ Status Write(const CopySpec& spec, StepContext& ctx, CopyRuntime& rt, const Proc
   return Status::OK();
 }
 
-std::optional<int64_t> EstimateRows(const CopySpec& spec, CopyRuntime& rt) {
-  if (!spec.from_query.empty()) return std::nullopt;
-  pg::Result r;
-  if (!rt.source->Query("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)",
-                        {spec.from_table.Quoted()}, &r)
-           .ok() ||
-      r.rows.empty()) {
-    return std::nullopt;
-  }
-  int64_t n = std::stoll(r.get(0, 0, "-1"));
-  return n > 0 ? std::optional<int64_t>(n) : std::nullopt;
-}
-
 Status Sample(const CopySpec& spec, StepContext& ctx, CopyRuntime& rt) {
   std::vector<std::vector<RawField>> rows;
   PLANRUN_RETURN_IF_ERROR(
@@ -277,13 +264,7 @@ Status RetryRejects(const CopySpec& spec, DataRun& run, CopyRuntime& rt) {
     std::vector<int64_t> ids;
     for (size_t i = start; i < end; ++i) {
       ids.push_back(old[i].id);
-      auto key = nlohmann::json::parse(old[i].row_key, nullptr, false);
-      std::vector<std::string> lits;
-      for (size_t k = 0; k < rt.key_idx.size() && key.is_array() && k < key.size(); ++k) {
-        lits.push_back(QuoteLiteral(key[k].get<std::string>()) + "::" +
-                       rt.src_cols[rt.key_idx[k]].type_name);
-      }
-      tuples.push_back("(" + Join(lits, ", ") + ")");
+      tuples.push_back(KeyTuple(rt.key_cols, rt.key_pos, old[i].row_key));
     }
     std::vector<std::string> names;
     for (const std::string& k : spec.key) names.push_back(QuoteIdent(k));
@@ -298,9 +279,7 @@ Status RetryRejects(const CopySpec& spec, DataRun& run, CopyRuntime& rt) {
       int64_t written = 0;
       PLANRUN_RETURN_IF_ERROR(Write(spec, run.ctx(), rt, p, &written));
       PLANRUN_RETURN_IF_ERROR(run.store().ResolveRejects(ids));
-      Checkpoint& cp = run.checkpoint();
-      cp.rows_rejected -= static_cast<int64_t>(ids.size());
-      cp.rows_skipped -= 0;
+      run.checkpoint().rows_rejected -= static_cast<int64_t>(ids.size());
       return run.CommitBatch(std::nullopt, 0, written, p.skipped, p.rejects);
     }));
     run.ctx().out->Info("copy " + run.ctx().env.decl->id + ": retried " +
@@ -349,7 +328,9 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
   }
   PLANRUN_RETURN_IF_ERROR(run.InTransaction([&] { return Setup(spec, ctx, &rt); }));
   if (ctx.data && ctx.data->retry_rejects) PLANRUN_RETURN_IF_ERROR(RetryRejects(spec, run, rt));
-  const std::optional<int64_t> total = EstimateRows(spec, rt);
+  std::optional<int64_t> total;
+  if (spec.from_query.empty()) total = EstimateRows(*rt.source, spec.from_table);
+  if (total) PLANRUN_RETURN_IF_ERROR(run.store().SaveProgress(run.checkpoint().rows_read, total));
   while (!run.checkpoint().done) {
     std::vector<std::vector<RawField>> rows;
     PLANRUN_RETURN_IF_ERROR(ReadRows(

@@ -127,7 +127,7 @@ Status DataRun::Finish() {
 
 void DataRun::Progress(std::optional<int64_t> total) {
   const auto now = std::chrono::steady_clock::now();
-  if (now - last_progress_ < std::chrono::seconds(2)) return;
+  if (now - last_progress_ < std::chrono::milliseconds(500)) return;
   last_progress_ = now;
   const double secs = std::chrono::duration<double>(now - start_).count();
   const double rate = secs > 0 ? static_cast<double>(cp_.rows_read - rows_at_start_) / secs : 0;
@@ -144,7 +144,7 @@ void DataRun::Progress(std::optional<int64_t> total) {
   }
   char r[48];
   std::snprintf(r, sizeof r, ", %.0f rows/s", rate);
-  ctx_.out->Info(line + r);
+  ctx_.out->Progress(line + r);
 }
 
 }  // namespace planrun

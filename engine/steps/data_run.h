@@ -48,7 +48,7 @@ class DataRun {
   /// Fails when the rejects so far are past max_rejects (after a batch).
   Status CheckRejectLimit(bool at_end) const;
 
-  /// Logs a progress line at most every 2 seconds; `total` is an estimate.
+  /// Reports progress (at most twice a second); `total` is an estimate.
   void Progress(std::optional<int64_t> total);
 
   Checkpoint& checkpoint() { return cp_; }

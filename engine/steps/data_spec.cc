@@ -261,6 +261,31 @@ std::string RowJson(const std::vector<ColumnSpec>& columns, const std::vector<Va
   return o.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::string KeyTuple(const std::vector<ColumnSpec>& columns, const std::vector<size_t>& key,
+                     const std::string& key_json) {
+  auto parsed = nlohmann::json::parse(key_json, nullptr, false);
+  std::vector<std::string> lits;
+  for (size_t k = 0; k < key.size(); ++k) {
+    const std::string text =
+        parsed.is_array() && k < parsed.size() && parsed[k].is_string() ? parsed[k].get<std::string>()
+                                                                        : "";
+    lits.push_back(QuoteLiteral(text) + "::" + columns[key[k]].type_name);
+  }
+  return "(" + Join(lits, ", ") + ")";
+}
+
+std::optional<int64_t> EstimateRows(pg::Session& db, const TableName& table) {
+  pg::Result r;
+  if (!db.Query("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)",
+                {table.Quoted()}, &r)
+           .ok() ||
+      r.rows.empty()) {
+    return std::nullopt;
+  }
+  const int64_t n = std::stoll(r.get(0, 0, "-1"));
+  return n > 0 ? std::optional<int64_t>(n) : std::nullopt;
+}
+
 std::string KeyJson(const std::vector<std::string>& key) {
   return nlohmann::json(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

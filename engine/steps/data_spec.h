@@ -76,6 +76,14 @@ Status KeyOf(const std::vector<RawField>& row, const std::vector<size_t>& key,
 /// JSON of a row for rejects: {"col": value, ...} with typed values.
 std::string RowJson(const std::vector<ColumnSpec>& columns, const std::vector<Value>& values);
 
+/// "('17'::bigint, 'a'::text)": a stored reject's key (KeyJson text) as a
+/// SQL row value of the key columns `key` of `columns`, for "(k) IN (...)".
+std::string KeyTuple(const std::vector<ColumnSpec>& columns, const std::vector<size_t>& key,
+                     const std::string& key_json);
+
+/// The planner's row estimate of `table` (pg_class.reltuples), if it has one.
+std::optional<int64_t> EstimateRows(pg::Session& db, const TableName& table);
+
 /// JSON array of key texts: ["17"] or ["a", "2"].
 std::string KeyJson(const std::vector<std::string>& key);
 

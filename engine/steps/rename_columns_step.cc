@@ -90,7 +90,7 @@ Status ParseRenameColumnsStep(const Node& body, const StepParseContext& ctx,
   for (const auto& [from, to] : columns->map) {
     PLANRUN_RETURN_IF_ERROR(CheckIdentifier(ctx.file, from, what));
     if (!to.IsScalar()) {
-      return r.Error(to.loc, "new name for column '" + from.scalar + "' must be a string, got " +
+      return r.Error(to.loc, "new name for column '" + from.scalar + "' must be an identifier, got " +
                                  to.KindName());
     }
     PLANRUN_RETURN_IF_ERROR(CheckIdentifier(ctx.file, to, what));

@@ -99,11 +99,16 @@ class TransformRunner {
                      std::to_string(restored) + " rows to their previous values");
     }
     PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&] { return Setup(); }));
+    if (ctx_.data && ctx_.data->retry_rejects && spec_.hook.present) {
+      PLANRUN_RETURN_IF_ERROR(RetryRejects());
+    }
+    const std::optional<int64_t> total = EstimateRows(*ctx_.db, spec_.table);
+    if (total) PLANRUN_RETURN_IF_ERROR(run_.store().SaveProgress(run_.checkpoint().rows_read, total));
     while (!run_.checkpoint().done) {
       int64_t read = 0;
       PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&] { return Batch(&read); }));
       PLANRUN_RETURN_IF_ERROR(run_.CheckRejectLimit(false));
-      run_.Progress(std::nullopt);
+      run_.Progress(total);
       if (read < spec_.settings.batch_size) break;
     }
     if (pool_) {
@@ -206,9 +211,21 @@ class TransformRunner {
     const std::string after = KeyAfter(cols_, key_idx_, run_.checkpoint().last_key);
     if (!spec_.hook.present) return SqlBatch(after, read);
     std::vector<std::vector<RawField>> rows;
-    PLANRUN_RETURN_IF_ERROR(ReadRows(*ctx_.db, BatchSql(spec_, after, spec_.settings.batch_size), &rows));
+    PLANRUN_RETURN_IF_ERROR(
+        ReadRows(*ctx_.db, BatchSql(spec_, after, spec_.settings.batch_size), &rows));
     *read = static_cast<int64_t>(rows.size());
     if (rows.empty()) return Status::OK();
+    int64_t written = 0, skipped = 0;
+    std::vector<Reject> rejects;
+    PLANRUN_RETURN_IF_ERROR(HookAndWrite(rows, &written, &skipped, &rejects));
+    std::vector<std::string> last;
+    PLANRUN_RETURN_IF_ERROR(KeyOf(rows.back(), key_idx_, &last));
+    return run_.CommitBatch(last, *read, written, skipped, rejects);
+  }
+
+  // Runs `rows` through the hook and writes the new values, saving the old.
+  Status HookAndWrite(const std::vector<std::vector<RawField>>& rows, int64_t* written,
+                      int64_t* skipped, std::vector<Reject>* rejects) {
     std::vector<std::vector<Value>> values(rows.size());
     for (size_t i = 0; i < rows.size(); ++i) {
       values[i].resize(cols_.size());
@@ -220,13 +237,11 @@ class TransformRunner {
     PLANRUN_RETURN_IF_ERROR(
         pool_->Run(run_.checkpoint().batches + 1, in_names_, values, spec_.set, &results));
     std::string text;
-    int64_t written = 0, skipped = 0;
-    std::vector<Reject> rejects;
     std::vector<RawField> out(spec_.key.size() + spec_.set.size());
     for (size_t i = 0; i < rows.size(); ++i) {
       const RowResult& r = results[i];
       if (r.outcome == lua::RowOutcome::kSkip) {
-        ++skipped;
+        ++*skipped;
         continue;
       }
       Status encoded;
@@ -239,33 +254,62 @@ class TransformRunner {
       if (r.outcome == lua::RowOutcome::kReject || !encoded.ok()) {
         std::vector<std::string> k;
         PLANRUN_RETURN_IF_ERROR(KeyOf(rows[i], key_idx_, &k));
-        rejects.push_back({0, "", KeyJson(k), RowJson(cols_, values[i]),
-                           encoded.ok() ? r.reason : encoded.message(), ""});
+        rejects->push_back({0, "", KeyJson(k), RowJson(cols_, values[i]),
+                            encoded.ok() ? r.reason : encoded.message(), ""});
         continue;
       }
       AppendCopyRow(&text, out);
-      ++written;
+      ++*written;
     }
-    if (written > 0) {
-      PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("TRUNCATE " + stage_));
-      bool sent = false;
-      PLANRUN_RETURN_IF_ERROR(ctx_.db->CopyIn(
-          "COPY " + stage_ + " FROM STDIN", [&](std::string* chunk, bool* done) {
-            if (!sent) chunk->append(text);
-            sent = *done = true;
-            return Status::OK();
-          }));
-      PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
-          "INSERT INTO " + prev_ + " SELECT " + Prefixed(spec_.key, "t") + ", " +
-          Prefixed(spec_.set, "t") + " FROM " + spec_.table.Quoted() + " AS t JOIN " + stage_ +
-          " AS s ON " + Match(spec_.key, "t", "s") + " ON CONFLICT DO NOTHING; UPDATE " +
-          spec_.table.Quoted() + " AS t SET (" + QuoteIdentList(spec_.set) + ") = ROW(" +
-          Prefixed(spec_.set, "s") + ") FROM " + stage_ + " AS s WHERE " +
-          Match(spec_.key, "t", "s")));
+    if (*written == 0) return Status::OK();
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("TRUNCATE " + stage_));
+    bool sent = false;
+    PLANRUN_RETURN_IF_ERROR(
+        ctx_.db->CopyIn("COPY " + stage_ + " FROM STDIN", [&](std::string* chunk, bool* done) {
+          if (!sent) chunk->append(text);
+          sent = *done = true;
+          return Status::OK();
+        }));
+    return ctx_.db->Exec("INSERT INTO " + prev_ + " SELECT " + Prefixed(spec_.key, "t") + ", " +
+                         Prefixed(spec_.set, "t") + " FROM " + spec_.table.Quoted() +
+                         " AS t JOIN " + stage_ + " AS s ON " + Match(spec_.key, "t", "s") +
+                         " ON CONFLICT DO NOTHING; UPDATE " + spec_.table.Quoted() +
+                         " AS t SET (" + QuoteIdentList(spec_.set) + ") = ROW(" +
+                         Prefixed(spec_.set, "s") + ") FROM " + stage_ + " AS s WHERE " +
+                         Match(spec_.key, "t", "s"));
+  }
+
+  // --retry-rejects: the rejected rows again, through the current hook.
+  Status RetryRejects() {
+    std::vector<Reject> old;
+    PLANRUN_RETURN_IF_ERROR(run_.store().LoadRejects(&old));
+    const size_t chunk = static_cast<size_t>(spec_.settings.batch_size);
+    for (size_t start = 0; start < old.size(); start += chunk) {
+      const size_t end = std::min(old.size(), start + chunk);
+      std::vector<int64_t> ids;
+      std::vector<std::string> tuples;
+      for (size_t i = start; i < end; ++i) {
+        ids.push_back(old[i].id);
+        tuples.push_back(KeyTuple(cols_, key_idx_, old[i].row_key));
+      }
+      int64_t written = 0, skipped = 0;
+      std::vector<Reject> rejects;
+      PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&]() -> Status {
+        std::vector<std::vector<RawField>> rows;
+        PLANRUN_RETURN_IF_ERROR(ReadRows(
+            *ctx_.db,
+            BatchSql(spec_, "(" + QuoteIdentList(spec_.key) + ") IN (" + Join(tuples, ", ") + ")",
+                     static_cast<int64_t>(ids.size())),
+            &rows));
+        PLANRUN_RETURN_IF_ERROR(HookAndWrite(rows, &written, &skipped, &rejects));
+        PLANRUN_RETURN_IF_ERROR(run_.store().ResolveRejects(ids));
+        run_.checkpoint().rows_rejected -= static_cast<int64_t>(ids.size());
+        return run_.CommitBatch(std::nullopt, 0, written, skipped, rejects);
+      }));
+      ctx_.out->Info("transform " + ctx_.env.decl->id + ": retried " + std::to_string(ids.size()) +
+                     " rejected rows, " + std::to_string(rejects.size()) + " still rejected");
     }
-    std::vector<std::string> last;
-    PLANRUN_RETURN_IF_ERROR(KeyOf(rows.back(), key_idx_, &last));
-    return run_.CommitBatch(last, *read, written, skipped, rejects);
+    return Status::OK();
   }
 
   // Without a hook the whole batch runs in the server.

@@ -21,7 +21,8 @@ std::string Trim(std::string_view s);
 /// True when `s` starts with `prefix`.
 bool StartsWith(std::string_view s, std::string_view prefix);
 
-/// Levenshtein distance between `a` and `b`.
+/// Edit distance between `a` and `b`, counting a swap of two neighbouring
+/// characters as one edit (optimal string alignment).
 size_t EditDistance(std::string_view a, std::string_view b);
 
 /// The candidate closest to `word` when it is close enough to be a likely

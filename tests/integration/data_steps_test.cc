@@ -411,6 +411,52 @@ TEST_CASE("rollback undoes the committed batches of a data step that failed") {
   CHECK(QueryValue(conn, "SELECT state FROM planrun.schema_migrations") == "rolled_back");
 }
 
+TEST_CASE("--retry-rejects runs a transform's rejected rows through the fixed hook") {
+  const std::string db = "data_transform_retry";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn, std::string(kUsersSetup) + "ALTER TABLE users ADD COLUMN domain text;");
+  const std::string dir = TempDir("planrun-transform-retry");
+  const std::string plan = R"P(version: 1
+name: domains
+steps:
+  - id: domains
+    transform:
+      table: users
+      key: id
+      columns: [email]
+      set: [domain]
+      transform: domain.lua
+      max_rejects: 5
+)P";
+  WriteFile(dir + "/001.yaml", plan);
+  WriteFile(dir + "/domain.lua", R"(function transform(row, ctx)
+  local domain = row.email:match("@(.+)$")
+  if not domain then error("no domain in " .. row.email, 0) end
+  return {domain = domain}
+end
+)");
+  CommandResult first = Planrun(db, {"--plans", dir, "apply"});
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+  CHECK(first.err.find("transform domains: 1000 read, 997 written, 0 skipped, 3 rejected") !=
+        std::string::npos);
+  CHECK(QueryValue(conn, "SELECT count(domain) FROM users") == "997");
+  WriteFile(dir + "/domain.lua", R"(function transform(row, ctx)
+  return {domain = row.email:match("@(.+)$") or "unknown"}
+end
+)");
+  CommandResult retried = Planrun(db, {"--plans", dir, "apply", "--retry-rejects"});
+  INFO(retried.err);
+  REQUIRE(retried.exit_code == 0);
+  CHECK(retried.err.find("transform domains: retried 3 rejected rows, 0 still rejected") !=
+        std::string::npos);
+  CHECK(QueryValue(conn, "SELECT string_agg(domain, ',' ORDER BY id) FROM users WHERE id IN (7, "
+                         "70, 700)") == "unknown,unknown,unknown");
+  // Rollback restores every domain, retried rows included, to NULL.
+  REQUIRE(Planrun(db, {"--plans", dir, "rollback"}).exit_code == 0);
+  CHECK(QueryValue(conn, "SELECT count(domain) FROM users") == "0");
+}
+
 TEST_CASE("editing a module the hook requires is drift") {
   const std::string db = "data_module_drift";
   const std::string conn = FreshDatabase(db);

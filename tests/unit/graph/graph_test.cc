@@ -276,7 +276,8 @@ TEST_CASE("a needs that closes a loop with an inferred edge is a cycle") {
   Status s = BuildGraph(plan, plan.steps, {}, &g);
   CHECK(s.code() == StatusCode::kInvalid);
   CHECK(s.message() ==
-        "plans/test.yaml:5:13: error: dependency cycle: a -> b -> a\n"
+        "plans/test.yaml:5:13: error: dependency cycle: a -> b -> a (inferred: b writes users also "
+        "written by a); remove a 'needs' entry, or move the steps so the file order matches\n"
         "    needs: [b]\n"
         "            ^");
   CHECK(g.nodes.empty());
@@ -293,7 +294,8 @@ TEST_CASE("a cycle is reported from its earliest step, whichever step reached it
   Graph g;
   Status s = BuildGraph(plan, plan.steps, {}, &g);
   CHECK(s.message() ==
-        "plans/test.yaml:8:13: error: dependency cycle: b -> d -> c -> b\n"
+        "plans/test.yaml:8:13: error: dependency cycle: b -> d -> c -> b (inferred: d reads t "
+        "written by c); remove a 'needs' entry, or move the steps so the file order matches\n"
         "    needs: [d, a]\n"
         "            ^");
 }

@@ -118,7 +118,8 @@ TEST_CASE("ParseYaml reports duplicate keys at the second one") {
 
 TEST_CASE("ParseYaml prefixes yaml-cpp syntax errors at yaml-cpp's mark") {
   CHECK(ErrorOf("a: b: c\n") ==
-        "t.yaml:1:5: error: invalid YAML: illegal map value\na: b: c\n    ^");
+        "t.yaml:1:5: error: invalid YAML: unexpected ':'; quote a value that contains ': ' "
+        "(for example \"a: b\")\na: b: c\n    ^");
   CHECK(ErrorOf("a: *nope\n") ==
         "t.yaml:1:4: error: invalid YAML: the referenced anchor is not defined\na: *nope\n   ^");
 }

@@ -68,7 +68,7 @@ TEST_CASE("rename_columns parse errors") {
         "digits, _ and $, starting with a letter or _ (at most 63 bytes)\n"
         "columns: {a: 'b c'}\n             ^");
   CHECK(error("table: users\ncolumns: {a: [b]}\n") ==
-        "plan.yaml:2:14: error: new name for column 'a' must be a string, got a list\n"
+        "plan.yaml:2:14: error: new name for column 'a' must be an identifier, got a list\n"
         "columns: {a: [b]}\n             ^");
   CHECK(error("table: users\ncolumns: {a: x, b: x}\n") ==
         "plan.yaml:2:20: error: two columns are renamed to 'x' in rename_columns step\n"

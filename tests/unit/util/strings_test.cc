@@ -31,11 +31,14 @@ TEST_CASE("StartsWith compares a prefix") {
   CHECK_FALSE(StartsWith("xplan", "plan"));
 }
 
-TEST_CASE("EditDistance counts insertions, deletions and substitutions") {
+TEST_CASE("EditDistance counts insertions, deletions, substitutions and swaps") {
   CHECK(EditDistance("", "") == 0);
   CHECK(EditDistance("", "abc") == 3);
   CHECK(EditDistance("backup", "bakup") == 1);
-  CHECK(EditDistance("tables", "tabels") == 2);
+  CHECK(EditDistance("tables", "tabels") == 1);
+  CHECK(EditDistance("down", "dwon") == 1);
+  CHECK(EditDistance("ab", "ba") == 1);
+  CHECK(EditDistance("ca", "abc") == 3);
   CHECK(EditDistance("kitten", "sitting") == 3);
 }
 
