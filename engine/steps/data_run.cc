@@ -87,6 +87,9 @@ Status DataRun::CommitBatch(const std::optional<std::vector<std::string>>& last_
   next.rows_rejected += static_cast<int64_t>(rejects.size());
   PLANRUN_RETURN_IF_ERROR(store_.AddRejects(rejects));
   PLANRUN_RETURN_IF_ERROR(store_.Save(next));
+  if (first_reject_.empty() && !rejects.empty()) {
+    first_reject_ = "key " + rejects[0].row_key + ": " + rejects[0].reason;
+  }
   PLANRUN_RETURN_IF_ERROR(store_.SaveProgress(next.rows_read, std::nullopt));
   cp_ = next;
   ctx_.counters["read"] = cp_.rows_read;
@@ -102,8 +105,9 @@ Status DataRun::CheckRejectLimit(bool at_end) const {
   }
   return Status::Failed(
       std::to_string(cp_.rows_rejected) + " of " + std::to_string(cp_.rows_read) +
-      " rows rejected, more than max_rejects (" + settings_.max_rejects.Describe() +
-      "); see them with planrun rejects " + ctx_.env.plan->version.text + " --step " +
+      " rows rejected, more than max_rejects (" + settings_.max_rejects.Describe() + ")" +
+      (first_reject_.empty() ? "" : "; the first: " + first_reject_) +
+      "; see them with planrun rejects " + ctx_.env.plan->version.text + " --step " +
       ctx_.env.decl->id + ", fix the hook or the data, then run planrun apply --retry-rejects");
 }
 

@@ -66,6 +66,7 @@ class DataRun {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_progress_ = start_;
   int64_t rows_at_start_ = 0;
+  std::string first_reject_;  // "key [..]: reason" of the first reject of this run
 };
 
 }  // namespace planrun

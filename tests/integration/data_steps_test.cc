@@ -151,8 +151,9 @@ TEST_CASE("rejects are stored with reasons; past max_rejects the step fails; ret
   WriteFile(dir + "/001_contacts.yaml", ContactsPlan("2"));
   CommandResult failed = Planrun(db, {"--plans", dir, "apply"});
   CHECK(failed.exit_code == 1);
-  CHECK(failed.err.find("3 of 700 rows rejected, more than max_rejects (2 rows); see them with "
-                        "planrun rejects 1 --step contacts") != std::string::npos);
+  CHECK(failed.err.find("3 of 700 rows rejected, more than max_rejects (2 rows); the first: key "
+                        "[\"7\"]: invalid email: broken; see them with planrun rejects 1 --step "
+                        "contacts") != std::string::npos);
   CHECK(QueryValue(conn, "SELECT count(*) FROM contacts") == "697");
   CHECK(QueryValue(conn, "SELECT string_agg(row_key::text || '=' || reason, ';' ORDER BY id) "
                          "FROM planrun.rejects") ==
