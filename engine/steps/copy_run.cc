@@ -7,6 +7,7 @@
 //     INSERT INTO <keys> SELECT <pk> FROM ins WHERE inserted   -- for rollback
 //   <rejects>; <checkpoint>; <progress>
 //   COMMIT
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "plan/plan.h"
@@ -194,6 +195,17 @@ Status Process(const CopySpec& spec, CopyRuntime& rt, int64_t batch,
   return Status::OK();
 }
 
+std::string ConflictClause(const CopySpec& spec) {
+  if (spec.on_conflict == OnConflict::kSkip) return " ON CONFLICT DO NOTHING";
+  if (spec.on_conflict != OnConflict::kUpdate) return "";
+  std::vector<std::string> sets;
+  for (const auto& c : spec.to_columns) {
+    sets.push_back(QuoteIdent(c) + " = EXCLUDED." + QuoteIdent(c));
+  }
+  return " ON CONFLICT (" + QuoteIdentList(spec.conflict_key) + ") DO UPDATE SET " +
+         Join(sets, ", ");
+}
+
 // Writes processed rows into the target; returns how many it wrote.
 Status Write(const CopySpec& spec, StepContext& ctx, CopyRuntime& rt, const Processed& p,
              int64_t* written) {
@@ -210,13 +222,8 @@ Status Write(const CopySpec& spec, StepContext& ctx, CopyRuntime& rt, const Proc
         *done = true;
         return Status::OK();
       }));
-  std::string conflict;
-  if (spec.on_conflict == OnConflict::kSkip) conflict = " ON CONFLICT DO NOTHING";
+  const std::string conflict = ConflictClause(spec);
   if (spec.on_conflict == OnConflict::kUpdate) {
-    std::vector<std::string> sets;
-    for (const auto& c : spec.to_columns) sets.push_back(QuoteIdent(c) + " = EXCLUDED." + QuoteIdent(c));
-    conflict = " ON CONFLICT (" + QuoteIdentList(spec.conflict_key) + ") DO UPDATE SET " +
-               Join(sets, ", ");
     PLANRUN_RETURN_IF_ERROR(ctx.db->Exec(
         "INSERT INTO " + rt.prev + " SELECT t.* FROM " + spec.to_table.Quoted() + " AS t WHERE (" +
         Qualified(spec.conflict_key, "t") + ") IN (SELECT " + QuoteIdentList(spec.conflict_key) +
@@ -231,6 +238,46 @@ Status Write(const CopySpec& spec, StepContext& ctx, CopyRuntime& rt, const Proc
           " FROM ins WHERE planrun_inserted) SELECT count(*) FROM ins",
       &r));
   *written = std::stoll(r.get(0, 0, "0"));
+  return Status::OK();
+}
+
+// No hook, one database: the whole batch runs in the server as one
+// statement (the source rows never leave it). Returns the rows read and
+// written and the last key.
+Status ServerBatch(const CopySpec& spec, StepContext& ctx, CopyRuntime& rt,
+                   const std::string& after, int64_t* read, int64_t* written,
+                   std::vector<std::string>* last) {
+  const std::string cols = QuoteIdentList(spec.to_columns);
+  const std::string pk = QuoteIdentList(rt.pk);
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < spec.key.size(); ++i) {
+    keys.push_back(QuoteIdent("planrun_key_" + std::to_string(i + 1)));
+  }
+  // Qualified, so ORDER BY sorts the key values, not their ::text output.
+  std::vector<std::string> desc;
+  for (const auto& k : keys) desc.push_back("src." + k + " DESC");
+  std::string sql =
+      "WITH src AS (" + CopySourceSql(spec, after, spec.settings.batch_size) + ")";
+  if (spec.on_conflict == OnConflict::kUpdate) {
+    // Same snapshot as the insert below: these are the rows as they were.
+    sql += ", saved AS (INSERT INTO " + rt.prev + " SELECT t.* FROM " + spec.to_table.Quoted() +
+           " AS t WHERE (" + Qualified(spec.conflict_key, "t") + ") IN (SELECT " +
+           QuoteIdentList(spec.conflict_key) + " FROM src) ON CONFLICT DO NOTHING)";
+  }
+  sql += ", ins AS (INSERT INTO " + spec.to_table.Quoted() + " (" + cols + ") SELECT " + cols +
+         " FROM src" + ConflictClause(spec) + " RETURNING " + pk +
+         ", (xmax = 0) AS planrun_inserted), kept AS (INSERT INTO " + rt.keys + " SELECT " + pk +
+         " FROM ins WHERE planrun_inserted) SELECT (SELECT count(*) FROM src), (SELECT count(*) "
+         "FROM ins)";
+  for (const auto& k : keys) {
+    sql += ", (SELECT " + k + "::text FROM src ORDER BY " + Join(desc, ", ") + " LIMIT 1)";
+  }
+  pg::Result r;
+  PLANRUN_RETURN_IF_ERROR(ctx.db->Exec(sql, &r));
+  *read = std::stoll(r.get(0, 0, "0"));
+  *written = std::stoll(r.get(0, 1, "0"));
+  last->clear();
+  for (size_t i = 0; i < keys.size(); ++i) last->push_back(r.get(0, 2 + i));
   return Status::OK();
 }
 
@@ -331,16 +378,48 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
   std::optional<int64_t> total;
   if (spec.from_query.empty()) total = EstimateRows(*rt.source, spec.from_table);
   if (total) PLANRUN_RETURN_IF_ERROR(run.store().SaveProgress(run.checkpoint().rows_read, total));
-  while (!run.checkpoint().done) {
-    std::vector<std::vector<RawField>> rows;
-    PLANRUN_RETURN_IF_ERROR(ReadRows(
-        *rt.source,
-        CopySourceSql(spec, KeyAfter(rt.key_cols, rt.key_pos, run.checkpoint().last_key),
-                      spec.settings.batch_size),
-        &rows));
-    if (rows.empty()) break;
+  if (!spec.hook.present && spec.connection.empty()) {
+    while (!run.checkpoint().done) {
+      int64_t read = 0, written = 0;
+      std::vector<std::string> last;
+      PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
+        PLANRUN_RETURN_IF_ERROR(ServerBatch(
+            spec, ctx, rt, KeyAfter(rt.key_cols, rt.key_pos, run.checkpoint().last_key), &read,
+            &written, &last));
+        if (read == 0) return Status::OK();
+        return run.CommitBatch(last, read, written, read - written, {});
+      }));
+      run.Progress(total);
+      if (read < spec.settings.batch_size) break;
+    }
+    return run.Finish();
+  }
+  // Read the next batch (on its own session) while this one is transformed
+  // and written; the next batch starts after this batch's last key.
+  std::unique_ptr<pg::Session> reader_session;
+  pg::Session* reader = rt.source;
+  if (rt.source == ctx.db && !ctx.dry_run && ctx.data) {
+    PLANRUN_RETURN_IF_ERROR(ctx.data->open("", &reader_session));
+    reader = reader_session.get();
+  }
+  auto read_after = [&](const std::optional<std::vector<std::string>>& key,
+                        std::vector<std::vector<RawField>>* rows) {
+    return ReadRows(*reader,
+                    CopySourceSql(spec, KeyAfter(rt.key_cols, rt.key_pos, key),
+                                  spec.settings.batch_size),
+                    rows);
+  };
+  std::vector<std::vector<RawField>> rows, next_rows;
+  PLANRUN_RETURN_IF_ERROR(read_after(run.checkpoint().last_key, &rows));
+  while (!rows.empty()) {
     std::vector<std::string> last;
     PLANRUN_RETURN_IF_ERROR(KeyOf(rows.back(), rt.key_idx, &last));
+    const bool full = static_cast<int64_t>(rows.size()) >= spec.settings.batch_size;
+    std::future<Status> next;
+    if (full && reader != ctx.db) {
+      next_rows.clear();
+      next = std::async(std::launch::async, [&, last] { return read_after(last, &next_rows); });
+    }
     Processed p;
     PLANRUN_RETURN_IF_ERROR(Process(spec, rt, run.checkpoint().batches + 1, rows, &p));
     PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
@@ -351,7 +430,14 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
     }));
     PLANRUN_RETURN_IF_ERROR(run.CheckRejectLimit(false));
     run.Progress(total);
-    if (static_cast<int64_t>(rows.size()) < spec.settings.batch_size) break;
+    if (!full) break;
+    if (next.valid()) {
+      PLANRUN_RETURN_IF_ERROR(next.get());
+      rows.swap(next_rows);
+    } else {
+      rows.clear();
+      PLANRUN_RETURN_IF_ERROR(read_after(last, &rows));
+    }
   }
   if (rt.pool) {
     PLANRUN_RETURN_IF_ERROR(rt.pool->Finish());

@@ -458,6 +458,50 @@ end
   CHECK(QueryValue(conn, "SELECT count(domain) FROM users") == "0");
 }
 
+TEST_CASE("on_conflict: update upserts, and rollback restores the updated rows exactly") {
+  for (const bool hook : {false, true}) {
+    const std::string db = hook ? "data_upsert_hook" : "data_upsert_sql";
+    const std::string conn = FreshDatabase(db);
+    ExecSql(conn,
+            "CREATE TABLE prices (sku text PRIMARY KEY, cents int NOT NULL);"
+            "INSERT INTO prices SELECT 'sku' || i, i * 100 FROM generate_series(1, 1500) i;"
+            "CREATE TABLE catalog (id bigserial PRIMARY KEY, sku text UNIQUE, cents int, "
+            "note text);"
+            "INSERT INTO catalog (sku, cents, note) SELECT 'sku' || i, 1, 'old ' || i FROM "
+            "generate_series(1000, 2000) i;");
+    const std::string before = TableChecksums(conn, {"planrun", "planrun_backup"});
+    const std::string dir = TempDir("planrun-upsert");
+    std::string plan = R"P(version: 1
+name: upsert
+steps:
+  - id: prices
+    copy:
+      from: {table: prices, key: sku}
+      to: {table: catalog, columns: [sku, cents], on_conflict: update, conflict_key: [sku]}
+      batch_size: 400
+)P";
+    if (hook) {
+      plan +=
+          "      lua: |\n"
+          "        function transform(row, ctx)\n"
+          "          return {sku = row.sku, cents = row.cents}\n"
+          "        end\n";
+    }
+    WriteFile(dir + "/001.yaml", plan);
+    CommandResult r = Planrun(db, {"--plans", dir, "apply"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(QueryValue(conn, "SELECT count(*) FROM catalog") == "2000");
+    CHECK(QueryValue(conn, "SELECT cents || ' ' || note FROM catalog WHERE sku = 'sku1200'") ==
+          "120000 old 1200");
+    CHECK(QueryValue(conn, "SELECT cents FROM catalog WHERE sku = 'sku5'") == "500");
+    CommandResult rb = Planrun(db, {"--plans", dir, "rollback"});
+    INFO(rb.err);
+    REQUIRE(rb.exit_code == 0);
+    CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
+  }
+}
+
 TEST_CASE("editing a module the hook requires is drift") {
   const std::string db = "data_module_drift";
   const std::string conn = FreshDatabase(db);
