@@ -20,10 +20,16 @@ pg_virtualenv -- bash -euo pipefail -c '
 
   step "planrun validate"; planrun validate
   step "planrun plan 2"; planrun plan 2
+  step "planrun apply --dry-run --sample 5   # hooks over 5 rows per data step, nothing written"
+  planrun apply --dry-run --sample 5
   step "planrun apply"; planrun apply
   step "planrun status"; planrun status
   step "psql: packages after plans 1-3"
   psql -c "SELECT id, name, description, public, tags FROM packages ORDER BY id LIMIT 5"
+  step "psql: avatars made by the Lua hook of plan 4"
+  psql -c "SELECT id, user_id, name, niche, meta FROM avatars ORDER BY id LIMIT 5"
+  step "planrun rejects 5   # key-value records the hooks of plan 5 refused, with reasons"
+  planrun rejects 5
   step "planrun rollback   # the newest plan"; planrun rollback
   step "planrun rollback --to 0   # everything else"; planrun rollback --to 0
   step "planrun status"; planrun status
