@@ -121,8 +121,9 @@ ParseOutcome ParseArgs(const std::vector<std::string>& args, Invocation* out, st
     *error = Status::Invalid("-v and -q contradict each other; pass one");
     return ParseOutcome::kUsage;
   }
-  inv.global.verbosity =
-      verbose ? Verbosity::kVerbose : quiet ? Verbosity::kQuiet : Verbosity::kNormal;
+  inv.global.verbosity = verbose ? Verbosity::kVerbose
+                         : quiet ? Verbosity::kQuiet
+                                 : Verbosity::kNormal;
   inv.global.log_format = log_format == "json" ? LogFormat::kJson : LogFormat::kText;
   inv.apply.lock_timeout_ms = apply_lock_s * 1000;
   inv.rollback.lock_timeout_ms = rollback_lock_s * 1000;

@@ -21,10 +21,9 @@ Status CmdPlan(const Invocation& inv, Reporter& out) {
         FormatPlan(*p, graph, p->has_rollback ? &rollback : nullptr, names, inv.plan_format));
   }
   if (blocks.empty()) {
-    return Status::Invalid(inv.plan_version.empty()
-                               ? "no plans in " + inv.global.plans_dir
-                               : "no plan has version " + inv.plan_version + " in " +
-                                     inv.global.plans_dir);
+    return Status::Invalid(inv.plan_version.empty() ? "no plans in " + inv.global.plans_dir
+                                                    : "no plan has version " + inv.plan_version +
+                                                          " in " + inv.global.plans_dir);
   }
   if (inv.plan_format == PlanFormat::kJson && inv.plan_version.empty()) {
     // Several JSON documents: print one array so the output stays one document.

@@ -16,9 +16,9 @@ namespace planrun {
 
 /// Options every command takes.
 struct GlobalOptions {
-  std::string db;                  // --db URL; else DATABASE_URL; else libpq's PG* variables
+  std::string db;                   // --db URL; else DATABASE_URL; else libpq's PG* variables
   std::string plans_dir = "plans";  // --plans DIR, searched recursively for *.yaml / *.yml
-  std::string schema = "planrun";  // --schema NAME for the tracking tables
+  std::string schema = "planrun";   // --schema NAME for the tracking tables
   LogFormat log_format = LogFormat::kText;
   Verbosity verbosity = Verbosity::kNormal;
 };

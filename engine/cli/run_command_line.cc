@@ -28,8 +28,8 @@ Status Dispatch(const Invocation& inv, Reporter& out) {
 // Plan errors already read "file:line:col: error: ..."; others get the prefix.
 std::string ErrorText(const Status& st) {
   const std::string& m = st.message();
-  const bool located = m.find(": error: ") != std::string::npos &&
-                       m.find(": error: ") < m.find('\n');
+  const bool located =
+      m.find(": error: ") != std::string::npos && m.find(": error: ") < m.find('\n');
   return Redact(located ? m : "error: " + m);
 }
 

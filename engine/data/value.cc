@@ -44,12 +44,12 @@ TypeClass ClassifyType(uint32_t type_oid, TypeClass* element) {
     uint32_t array_oid;
     TypeClass element;
   } kArrays[] = {
-      {1000, TypeClass::kBool},  {1016, TypeClass::kInt},   {1005, TypeClass::kInt},
-      {1007, TypeClass::kInt},   {1028, TypeClass::kInt},   {1021, TypeClass::kFloat},
-      {1022, TypeClass::kFloat}, {199, TypeClass::kJson},   {3807, TypeClass::kJson},
-      {1001, TypeClass::kBytea}, {1009, TypeClass::kText},  {1015, TypeClass::kText},
-      {2951, TypeClass::kText},  {1231, TypeClass::kText},  {1182, TypeClass::kText},
-      {1115, TypeClass::kText},  {1185, TypeClass::kText},  {1014, TypeClass::kText},
+      {1000, TypeClass::kBool},  {1016, TypeClass::kInt},  {1005, TypeClass::kInt},
+      {1007, TypeClass::kInt},   {1028, TypeClass::kInt},  {1021, TypeClass::kFloat},
+      {1022, TypeClass::kFloat}, {199, TypeClass::kJson},  {3807, TypeClass::kJson},
+      {1001, TypeClass::kBytea}, {1009, TypeClass::kText}, {1015, TypeClass::kText},
+      {2951, TypeClass::kText},  {1231, TypeClass::kText}, {1182, TypeClass::kText},
+      {1115, TypeClass::kText},  {1185, TypeClass::kText}, {1014, TypeClass::kText},
   };
   for (const auto& a : kArrays) {
     if (a.array_oid == type_oid) {

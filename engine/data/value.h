@@ -11,13 +11,13 @@ namespace planrun {
 
 /// How a PostgreSQL type travels through the pipeline and into Lua.
 enum class TypeClass : uint8_t {
-  kText,      // text, varchar, uuid, numeric, dates, times, intervals, enums...: a string
-  kBool,      // boolean
-  kInt,       // int2, int4, int8, oid: a Lua integer
-  kFloat,     // float4, float8: a Lua float
-  kJson,      // json, jsonb: the JSON text as a string
-  kBytea,     // bytea: the raw bytes as a string
-  kArray,     // a one-dimensional array of `element`
+  kText,   // text, varchar, uuid, numeric, dates, times, intervals, enums...: a string
+  kBool,   // boolean
+  kInt,    // int2, int4, int8, oid: a Lua integer
+  kFloat,  // float4, float8: a Lua float
+  kJson,   // json, jsonb: the JSON text as a string
+  kBytea,  // bytea: the raw bytes as a string
+  kArray,  // a one-dimensional array of `element`
 };
 
 /// A column as the pipeline sees it.

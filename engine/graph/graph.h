@@ -28,8 +28,8 @@ struct Edge {
 
 /// The steps of one plan section and their edges.
 struct Graph {
-  std::vector<const StepDecl*> nodes;   // in file order
-  std::vector<Edge> edges;              // sorted by (to, from); one per pair, reasons merged with "; "
+  std::vector<const StepDecl*> nodes;  // in file order
+  std::vector<Edge> edges;  // sorted by (to, from); one per pair, reasons merged with "; "
   std::vector<std::vector<int>> preds;  // preds[i]: nodes i waits for
   std::vector<std::vector<int>> succs;  // succs[i]: nodes waiting for i
 

@@ -86,8 +86,8 @@ struct ConnectOptions {
 Status Connect(const ConnectOptions& options, std::unique_ptr<Session>* out);
 
 /// Makes new sessions with fixed options; the executor uses one per worker.
-using SessionFactory = std::function<Status(const std::string& application_name,
-                                            std::unique_ptr<Session>* out)>;
+using SessionFactory =
+    std::function<Status(const std::string& application_name, std::unique_ptr<Session>* out)>;
 
 /// A factory that calls Connect with `options` (application_name replaced).
 SessionFactory MakeSessionFactory(ConnectOptions options);

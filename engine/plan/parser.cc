@@ -24,9 +24,9 @@ const std::vector<std::string>& SharedStepKeys() {
 
 /// The keys a plan file may have at its top level.
 const std::vector<std::string>& PlanKeys() {
-  static const auto* keys = new std::vector<std::string>{
-      "version", "name",  "description", "requires", "defaults",
-      "params",  "steps", "rollback",    "connections"};
+  static const auto* keys =
+      new std::vector<std::string>{"version", "name",  "description", "requires",   "defaults",
+                                   "params",  "steps", "rollback",    "connections"};
   return *keys;
 }
 
@@ -247,7 +247,7 @@ class PlanParser {
     decl->settings = plan_->defaults;
     PLANRUN_RETURN_IF_ERROR(ReadSettings(r, &decl->settings));
 
-    StepParseContext ctx{file_,          plan_->dir,   decl->settings,      decl->id,
+    StepParseContext ctx{file_,          plan_->dir,    decl->settings,     decl->id,
                          plan_->version, &plan_->files, &plan_->connections};
     const StepKindInfo& info = *std::find_if(
         kinds_.begin(), kinds_.end(), [&](const StepKindInfo& k) { return k.name == decl->kind; });

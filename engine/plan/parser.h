@@ -30,8 +30,8 @@ struct StepParseContext {
 };
 
 /// Parses the value under a step's kind key into a Step.
-using StepParser =
-    std::function<Status(const Node& body, const StepParseContext& ctx, std::unique_ptr<Step>* out)>;
+using StepParser = std::function<Status(const Node& body, const StepParseContext& ctx,
+                                        std::unique_ptr<Step>* out)>;
 
 /// One step kind: its YAML key and its parser.
 struct StepKindInfo {

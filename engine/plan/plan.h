@@ -28,13 +28,13 @@ struct Defaults {
 /// One entry of `steps:` or `rollback:`: the parts every kind shares.
 struct StepDecl {
   std::string id;
-  Loc loc;       // the entry's `id:` value
+  Loc loc;           // the entry's `id:` value
   std::string kind;  // the kind key: "sql", "backup", ...
   Loc kind_loc;
   std::string description;
   std::vector<std::pair<std::string, Loc>> needs;  // explicit dependencies by id
-  Defaults settings;   // the plan's defaults with the step's own overrides
-  std::string checksum;  // sha256 of the entry's canonical text and the files it references
+  Defaults settings;           // the plan's defaults with the step's own overrides
+  std::string checksum;        // sha256 of the entry's canonical text and the files it references
   std::unique_ptr<Step> step;  // the kind's parsed body and behaviour
 };
 
@@ -56,7 +56,7 @@ struct Plan {
   bool has_rollback = false;       // an explicit `rollback:` section replaces inverses
   std::vector<StepDecl> rollback;  // its steps, run in order
   std::vector<std::string> files;  // files the plan references (hooks), for the checksum
-  std::string checksum;  // sha256 over the canonical plan and every referenced file
+  std::string checksum;            // sha256 over the canonical plan and every referenced file
 
   /// The step with this id in `steps`, or nullptr.
   const StepDecl* FindStep(const std::string& id) const;

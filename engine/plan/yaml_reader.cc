@@ -198,10 +198,10 @@ class NestingScan {
   const SourceFile& file_;
   int max_depth_;
   std::vector<std::pair<Loc, char>> open_;  // each open flow bracket and where it is
-  int flow_ = 0;              // open flow brackets
-  char quote_ = 0;            // the quote of a scalar still open, or 0
-  int block_parent_ = -1;     // inside a block scalar: its parent's column
-  std::vector<int> indents_;  // columns of the open block levels
+  int flow_ = 0;                            // open flow brackets
+  char quote_ = 0;                          // the quote of a scalar still open, or 0
+  int block_parent_ = -1;                   // inside a block scalar: its parent's column
+  std::vector<int> indents_;                // columns of the open block levels
 };
 
 /// yaml-cpp's message, with what to do about it where yaml-cpp's words are
@@ -416,8 +416,8 @@ Status ParseYaml(const SourceFile& file, Node* root, const YamlLimits& limits) {
   } catch (const YAML::Exception& e) {
     Loc loc = ToLoc(e.mark);
     std::string message = ExplainYamlError(e.msg);
-    const bool unclosed = e.msg == "end of map flow not found" ||
-                          e.msg == "end of sequence flow not found";
+    const bool unclosed =
+        e.msg == "end of map flow not found" || e.msg == "end of sequence flow not found";
     if (unclosed && scan.Unclosed()) {
       const auto [where, bracket] = *scan.Unclosed();
       loc = where;

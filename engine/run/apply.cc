@@ -21,15 +21,14 @@ namespace {
 bool IsDone(const MigrationRecord* m) { return m && m->state == "applied"; }
 
 // Versions with unresolved rejects in their current attempt.
-Status VersionsWithRejects(pg::Session& db, const std::string& schema,
-                           std::set<std::string>* out) {
+Status VersionsWithRejects(pg::Session& db, const std::string& schema, std::set<std::string>* out) {
   pg::Result r;
-  PLANRUN_RETURN_IF_ERROR(db.Exec(
-      "SELECT DISTINCT r.version FROM " + QuoteIdent(schema) + ".rejects r JOIN " +
-          QuoteIdent(schema) +
-          ".schema_migrations m ON m.version = r.version AND m.attempt = r.attempt WHERE "
-          "r.resolved_at IS NULL",
-      &r));
+  PLANRUN_RETURN_IF_ERROR(
+      db.Exec("SELECT DISTINCT r.version FROM " + QuoteIdent(schema) + ".rejects r JOIN " +
+                  QuoteIdent(schema) +
+                  ".schema_migrations m ON m.version = r.version AND m.attempt = r.attempt WHERE "
+                  "r.resolved_at IS NULL",
+              &r));
   for (size_t i = 0; i < r.rows.size(); ++i) out->insert(r.get(i, 0));
   return Status::OK();
 }
@@ -70,8 +69,7 @@ Status CheckPlans(const std::vector<std::unique_ptr<Plan>>& plans,
     const MigrationRecord* m = it == applied.end() ? nullptr : &it->second;
     if (IsDone(m)) {
       newest_applied = &p->version;
-      if (m->checksum != p->checksum && !options.allow_drift &&
-          !retrying.count(p->version.text)) {
+      if (m->checksum != p->checksum && !options.allow_drift && !retrying.count(p->version.text)) {
         return Status::Refused(PlanLabel(*p) + " (" + p->source.path +
                                ") changed since it was applied at " + m->finished_at +
                                " (checksum " + m->checksum.substr(0, 12) + ", now " +
@@ -88,13 +86,12 @@ Status CheckPlans(const std::vector<std::unique_ptr<Plan>>& plans,
   std::set<std::string> will_apply;
   for (const Plan* p : pending) {
     auto it = applied.find(p->version.text);
-    const bool resuming = it != applied.end() &&
-                          (it->second.state == "failed" || it->second.state == "running");
+    const bool resuming =
+        it != applied.end() && (it->second.state == "failed" || it->second.state == "running");
     if (!resuming && newest_applied && p->version < *newest_applied &&
         !options.allow_out_of_order) {
       return Status::Refused(PlanLabel(*p) + " (" + p->source.path +
-                             ") is older than the newest applied plan " +
-                             newest_applied->text +
+                             ") is older than the newest applied plan " + newest_applied->text +
                              "; pass --allow-out-of-order to apply it anyway");
     }
     for (const auto& [req, loc] : p->requires_versions) {
@@ -127,10 +124,10 @@ Status ApplyPlan(const Plan& plan, const std::vector<DeclaredFk>& fks, const App
   std::set<std::string> with_rejects;
   if (options.retry_rejects) {
     pg::Result r;
-    PLANRUN_RETURN_IF_ERROR(control.Query(
-        "SELECT DISTINCT step_id FROM " + QuoteIdent(env.names.tracking) +
-            ".rejects WHERE version = $1 AND attempt = $2 AND resolved_at IS NULL",
-        {plan.version.text, std::to_string(attempt)}, &r));
+    PLANRUN_RETURN_IF_ERROR(
+        control.Query("SELECT DISTINCT step_id FROM " + QuoteIdent(env.names.tracking) +
+                          ".rejects WHERE version = $1 AND attempt = $2 AND resolved_at IS NULL",
+                      {plan.version.text, std::to_string(attempt)}, &r));
     for (size_t i = 0; i < r.rows.size(); ++i) with_rejects.insert(r.get(i, 0));
   }
   std::set<int> done;
@@ -189,8 +186,7 @@ DataRuntime MakeDataRuntime(const Plan& plan, const RunEnv& env, int attempt,
     if (connection.empty()) return env.sessions(env.AppName(), out);
     std::string conninfo;
     PLANRUN_RETURN_IF_ERROR(ResolveConnection(plan, connection, &conninfo));
-    return env.connect(conninfo, env.AppName(), out)
-        .WithContext("connection '" + connection + "'");
+    return env.connect(conninfo, env.AppName(), out).WithContext("connection '" + connection + "'");
   };
   data.attempt = attempt;
   data.retry_rejects = options.retry_rejects;
@@ -248,7 +244,8 @@ Status Apply(const std::vector<std::unique_ptr<Plan>>& plans, const ApplyOptions
     }
     std::vector<DeclaredFk> fks;
     PLANRUN_RETURN_IF_ERROR(LoadCatalogForeignKeys(*control, &fks));
-    for (const Plan* p : pending) PLANRUN_RETURN_IF_ERROR(ApplyPlan(*p, fks, options, env, *control));
+    for (const Plan* p : pending)
+      PLANRUN_RETURN_IF_ERROR(ApplyPlan(*p, fks, options, env, *control));
     env.out->Info(std::string(options.dry_run ? "dry run: would apply " : "applied ") +
                   std::to_string(pending.size()) + (pending.size() == 1 ? " plan" : " plans"));
     return Status::OK();

@@ -17,15 +17,15 @@ namespace planrun {
 
 /// Options of `planrun apply`.
 struct ApplyOptions {
-  std::optional<Version> to;      // apply plans up to and including this version
-  bool dry_run = false;           // run in one transaction, then roll it back
-  int jobs = 4;                   // concurrent steps (separate connections); 1: file order
+  std::optional<Version> to;        // apply plans up to and including this version
+  bool dry_run = false;             // run in one transaction, then roll it back
+  int jobs = 4;                     // concurrent steps (separate connections); 1: file order
   int64_t lock_timeout_ms = 10000;  // wait this long for another planrun's lock
-  bool allow_drift = false;       // go on past applied plans whose files changed
+  bool allow_drift = false;         // go on past applied plans whose files changed
   bool allow_out_of_order = false;  // apply plans older than the newest applied one
-  bool retry_rejects = false;     // run rows in planrun.rejects through the (fixed) hooks again
+  bool retry_rejects = false;       // run rows in planrun.rejects through the (fixed) hooks again
   std::set<std::string> restart_steps;  // data steps to undo and start over (changed since)
-  int64_t sample_rows = 0;        // with dry_run: hooks over the first N rows, nothing written
+  int64_t sample_rows = 0;  // with dry_run: hooks over the first N rows, nothing written
 };
 
 /// A DataRuntime for steps of `plan`: sessions to the target and to the

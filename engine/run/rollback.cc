@@ -20,8 +20,7 @@ namespace {
 std::string PlanLabel(const Plan& p) { return "plan " + p.version.text + " " + p.name; }
 
 bool CanRollBack(const std::string& state) {
-  return state == "applied" || state == "failed" || state == "running" ||
-         state == "rolling_back";
+  return state == "applied" || state == "failed" || state == "running" || state == "rolling_back";
 }
 
 // The backup step that saves `table` and runs before step `node`, or null.
@@ -42,8 +41,8 @@ const StepDecl* CoveringBackup(const Graph& g, int node, const TableName& table)
 }
 
 Status RollbackPlan(const Plan& plan, const MigrationRecord& record,
-                    const std::vector<DeclaredFk>& fks, const RollbackOptions& options,
-                    RunEnv& env, pg::Session& control) {
+                    const std::vector<DeclaredFk>& fks, const RollbackOptions& options, RunEnv& env,
+                    pg::Session& control) {
   Tracker tracker(&control, env.names.tracking);
   std::vector<StepRunRecord> runs;
   PLANRUN_RETURN_IF_ERROR(tracker.LoadStepRuns(record.version, record.attempt, &runs));
@@ -91,8 +90,8 @@ Status RollbackPlan(const Plan& plan, const MigrationRecord& record,
         const StepDecl* b = CoveringBackup(forward, fwd, t);
         if (!b) {
           return Status::Refused(PlanLabel(plan) + " cannot be rolled back: step '" + d->id +
-                                 "' has no 'down' and no earlier backup step saves " +
-                                 t.Display() + "; add a 'down' or a backup step");
+                                 "' has no 'down' and no earlier backup step saves " + t.Display() +
+                                 "; add a 'down' or a backup step");
         }
         restores.emplace_back(b, t);
       }
@@ -133,8 +132,8 @@ Status RollbackPlan(const Plan& plan, const MigrationRecord& record,
     job.decl = graph.nodes[i];
     job.attempt = record.attempt;
     job.phase = "down";
-    job.transactional = plan.has_rollback ? job.decl->step->Transactional()
-                                          : job.decl->step->RevertTransactional();
+    job.transactional =
+        plan.has_rollback ? job.decl->step->Transactional() : job.decl->step->RevertTransactional();
     job.effect = effects[i];
     DataRuntime data = MakeDataRuntime(plan, env, record.attempt, ApplyOptions(), job.decl->id);
     job.data = &data;

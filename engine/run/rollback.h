@@ -16,7 +16,7 @@ namespace planrun {
 
 /// Options of `planrun rollback`.
 struct RollbackOptions {
-  std::optional<Version> to;  // roll back every plan newer than this; default: the newest one
+  std::optional<Version> to;     // roll back every plan newer than this; default: the newest one
   bool restore_backups = false;  // also restore every backed-up table wholesale
   int jobs = 4;
   int64_t lock_timeout_ms = 10000;

@@ -32,10 +32,8 @@ void AddSteps(const Plan* plan, const std::vector<StepRunRecord>& runs, PlanStat
     }
   }
   ps->steps_total = static_cast<int>(ps->steps.size());
-  ps->steps_done = static_cast<int>(std::count_if(ps->steps.begin(), ps->steps.end(),
-                                                  [](const StepState& s) {
-                                                    return s.state == "applied";
-                                                  }));
+  ps->steps_done = static_cast<int>(std::count_if(
+      ps->steps.begin(), ps->steps.end(), [](const StepState& s) { return s.state == "applied"; }));
 }
 
 }  // namespace
@@ -50,7 +48,8 @@ Status CollectStatus(const std::vector<std::unique_ptr<Plan>>& plans, RunEnv& en
   std::map<std::string, MigrationRecord> records;
   if (exists) PLANRUN_RETURN_IF_ERROR(tracker.LoadMigrations(&records));
   std::string holder;
-  if (exists) PLANRUN_RETURN_IF_ERROR(MigrationLock::FindHolder(*session, env.names.tracking, &holder));
+  if (exists)
+    PLANRUN_RETURN_IF_ERROR(MigrationLock::FindHolder(*session, env.names.tracking, &holder));
   const bool lock_held = !holder.empty();
 
   std::vector<std::pair<Version, PlanState>> all;
@@ -113,7 +112,8 @@ Status CollectStatus(const std::vector<std::unique_ptr<Plan>>& plans, RunEnv& en
                              ? "interrupted: run planrun apply to resume it"
                              : "rollback interrupted: run planrun rollback to finish it");
     }
-    if (ps.state == "failed") ps.notes.push_back("failed: fix the cause, then run planrun apply to resume");
+    if (ps.state == "failed")
+      ps.notes.push_back("failed: fix the cause, then run planrun apply to resume");
     if (ps.drift) ps.notes.push_back("file changed since it was applied (drift)");
     if (ps.file_missing) ps.notes.push_back("no plan file for this version in the plans directory");
     if ((ps.state == "pending" || ps.state == "rolled_back") && newest_applied &&

@@ -26,14 +26,14 @@ struct StepState {
 struct PlanState {
   std::string version;
   std::string name;
-  std::string file;         // empty when the plan is only in the database
-  std::string state;        // pending, running, interrupted, applied, failed, rolling_back, rolled_back
-  std::string applied_at;   // finished_at of the last apply
+  std::string file;   // empty when the plan is only in the database
+  std::string state;  // pending, running, interrupted, applied, failed, rolling_back, rolled_back
+  std::string applied_at;  // finished_at of the last apply
   int64_t duration_ms = 0;
   int attempt = 0;
-  std::string applied_by;   // "role (os_user@host)"
+  std::string applied_by;  // "role (os_user@host)"
   std::string error;
-  bool drift = false;       // applied, but the file's checksum changed
+  bool drift = false;  // applied, but the file's checksum changed
   bool file_missing = false;
   bool out_of_order = false;  // pending and older than the newest applied plan
   int steps_total = 0;

@@ -16,7 +16,8 @@ constexpr char kLockNotAvailable[] = "55P03";
 std::string TimeoutSettings(const Defaults& d, bool local) {
   const std::string set = local ? "SET LOCAL " : "SET ";
   std::string sql;
-  if (d.lock_timeout_ms > 0) sql += set + "lock_timeout = '" + PgDuration(d.lock_timeout_ms) + "'; ";
+  if (d.lock_timeout_ms > 0)
+    sql += set + "lock_timeout = '" + PgDuration(d.lock_timeout_ms) + "'; ";
   if (d.statement_timeout_ms > 0) {
     sql += set + "statement_timeout = '" + PgDuration(d.statement_timeout_ms) + "'; ";
   }
@@ -70,7 +71,7 @@ Status ExecuteStep(pg::Session& session, const RunEnv& env, const StepJob& job) 
   PLANRUN_RETURN_IF_ERROR(
       tracker.StepRunning(version, job.attempt, job.phase, id, job.decl->checksum));
   env.out->Debug(std::string(job.phase == "up" ? "applying" : "reverting") + " step " + id + " (" +
-                job.decl->kind + ")");
+                 job.decl->kind + ")");
   const Effect effect = job.effect ? job.effect : [&job](StepContext& c) {
     return job.phase == "up" ? job.decl->step->Apply(c) : job.decl->step->Revert(c);
   };

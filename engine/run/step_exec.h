@@ -24,7 +24,7 @@ struct StepJob {
   int attempt = 1;
   std::string phase = "up";  // "up" applies, "down" reverts
   bool transactional = true;
-  bool dry_run = false;  // the session is inside the caller's transaction
+  bool dry_run = false;         // the session is inside the caller's transaction
   DataRuntime* data = nullptr;  // what data steps need; may be null for others
   /// The effect; by default decl->step->Apply (up) or Revert (down).
   std::function<Status(StepContext&)> effect;

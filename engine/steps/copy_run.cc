@@ -47,10 +47,12 @@ std::string Qualified(const std::vector<std::string>& cols, const std::string& a
 }
 
 Status ResolveColumns(const CopySpec& spec, StepContext& ctx, CopyRuntime* rt) {
-  PLANRUN_RETURN_IF_ERROR(DescribeSelect(*rt->source, CopySourceSql(spec, "true", 0), &rt->src_cols));
+  PLANRUN_RETURN_IF_ERROR(
+      DescribeSelect(*rt->source, CopySourceSql(spec, "true", 0), &rt->src_cols));
   for (const ColumnSpec& c : rt->src_cols) rt->in_names.push_back(c.name);
   for (size_t k = 0; k < spec.key.size(); ++k) {
-    const std::string want = spec.hook.present ? spec.key[k] : "planrun_key_" + std::to_string(k + 1);
+    const std::string want =
+        spec.hook.present ? spec.key[k] : "planrun_key_" + std::to_string(k + 1);
     size_t found = rt->src_cols.size();
     for (size_t i = 0; i < rt->src_cols.size(); ++i) {
       if (rt->src_cols[i].name == want) found = i;
@@ -115,18 +117,17 @@ Status Setup(const CopySpec& spec, StepContext& ctx, CopyRuntime* rt) {
 Status UndoRows(const CopySpec& spec, StepContext& ctx, const std::string& keys,
                 const std::string& prev, int64_t* removed) {
   pg::Result r;
-  PLANRUN_RETURN_IF_ERROR(
-      ctx.db->Query("SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL", {keys, prev},
-                    &r));
+  PLANRUN_RETURN_IF_ERROR(ctx.db->Query(
+      "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL", {keys, prev}, &r));
   std::vector<std::string> pk;
   PLANRUN_RETURN_IF_ERROR(LoadPrimaryKey(*ctx.db, spec.to_table, &pk));
   std::vector<std::string> match;
   for (const auto& c : pk) match.push_back("t." + QuoteIdent(c) + " = k." + QuoteIdent(c));
   if (r.get(0, 1) == "t") {
-    PLANRUN_RETURN_IF_ERROR(ctx.db->Exec(
-        "UPDATE " + spec.to_table.Quoted() + " AS t SET (" + QuoteIdentList(spec.to_columns) +
-        ") = ROW(" + Qualified(spec.to_columns, "k") + ") FROM " + prev + " AS k WHERE " +
-        Join(match, " AND ")));
+    PLANRUN_RETURN_IF_ERROR(ctx.db->Exec("UPDATE " + spec.to_table.Quoted() + " AS t SET (" +
+                                         QuoteIdentList(spec.to_columns) + ") = ROW(" +
+                                         Qualified(spec.to_columns, "k") + ") FROM " + prev +
+                                         " AS k WHERE " + Join(match, " AND ")));
   }
   if (r.get(0, 0) == "t") {
     pg::Result d;
@@ -214,14 +215,13 @@ Status Write(const CopySpec& spec, StepContext& ctx, CopyRuntime& rt, const Proc
   const std::string cols = QuoteIdentList(spec.to_columns);
   PLANRUN_RETURN_IF_ERROR(ctx.db->Exec("TRUNCATE " + rt.stage));
   bool sent = false;
-  PLANRUN_RETURN_IF_ERROR(ctx.db->CopyIn(
-      "COPY " + rt.stage + " (" + cols + ") FROM STDIN",
-      [&](std::string* chunk, bool* done) {
-        if (!sent) chunk->append(p.copy_text);
-        sent = true;
-        *done = true;
-        return Status::OK();
-      }));
+  PLANRUN_RETURN_IF_ERROR(ctx.db->CopyIn("COPY " + rt.stage + " (" + cols + ") FROM STDIN",
+                                         [&](std::string* chunk, bool* done) {
+                                           if (!sent) chunk->append(p.copy_text);
+                                           sent = true;
+                                           *done = true;
+                                           return Status::OK();
+                                         }));
   const std::string conflict = ConflictClause(spec);
   if (spec.on_conflict == OnConflict::kUpdate) {
     PLANRUN_RETURN_IF_ERROR(ctx.db->Exec(
@@ -256,8 +256,7 @@ Status ServerBatch(const CopySpec& spec, StepContext& ctx, CopyRuntime& rt,
   // Qualified, so ORDER BY sorts the key values, not their ::text output.
   std::vector<std::string> desc;
   for (const auto& k : keys) desc.push_back("src." + k + " DESC");
-  std::string sql =
-      "WITH src AS (" + CopySourceSql(spec, after, spec.settings.batch_size) + ")";
+  std::string sql = "WITH src AS (" + CopySourceSql(spec, after, spec.settings.batch_size) + ")";
   if (spec.on_conflict == OnConflict::kUpdate) {
     // Same snapshot as the insert below: these are the rows as they were.
     sql += ", saved AS (INSERT INTO " + rt.prev + " SELECT t.* FROM " + spec.to_table.Quoted() +
@@ -346,8 +345,8 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
     rt.source = rt.own_source.get();
   }
   PLANRUN_RETURN_IF_ERROR(ResolveColumns(spec, ctx, &rt));
-  rt.stage = QuoteIdent(ShortIdentifier("planrun_stage_v" + ctx.env.plan->version.text + "_" +
-                                        ctx.env.decl->id));
+  rt.stage = QuoteIdent(
+      ShortIdentifier("planrun_stage_v" + ctx.env.plan->version.text + "_" + ctx.env.decl->id));
   rt.keys = CopyKeysTable(spec, ctx.env);
   rt.prev = CopyPrevTable(spec, ctx.env);
   if (spec.hook.present) {
@@ -383,9 +382,9 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
       int64_t read = 0, written = 0;
       std::vector<std::string> last;
       PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
-        PLANRUN_RETURN_IF_ERROR(ServerBatch(
-            spec, ctx, rt, KeyAfter(rt.key_cols, rt.key_pos, run.checkpoint().last_key), &read,
-            &written, &last));
+        PLANRUN_RETURN_IF_ERROR(
+            ServerBatch(spec, ctx, rt, KeyAfter(rt.key_cols, rt.key_pos, run.checkpoint().last_key),
+                        &read, &written, &last));
         if (read == 0) return Status::OK();
         return run.CommitBatch(last, read, written, read - written, {});
       }));
@@ -404,10 +403,10 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
   }
   auto read_after = [&](const std::optional<std::vector<std::string>>& key,
                         std::vector<std::vector<RawField>>* rows) {
-    return ReadRows(*reader,
-                    CopySourceSql(spec, KeyAfter(rt.key_cols, rt.key_pos, key),
-                                  spec.settings.batch_size),
-                    rows);
+    return ReadRows(
+        *reader,
+        CopySourceSql(spec, KeyAfter(rt.key_cols, rt.key_pos, key), spec.settings.batch_size),
+        rows);
   };
   std::vector<std::vector<RawField>> rows, next_rows;
   PLANRUN_RETURN_IF_ERROR(read_after(run.checkpoint().last_key, &rows));

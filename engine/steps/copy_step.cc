@@ -34,11 +34,11 @@ class CopyStep : public Step {
     std::vector<std::string> out;
     out.push_back("-- per batch of " + std::to_string(spec_.settings.batch_size) + " rows" +
                   (spec_.connection.empty() ? "" : ", read on connection " + spec_.connection) +
-                  (spec_.hook.present ? ", through the hook " + spec_.hook.source.chunk_name
-                                      : "") +
+                  (spec_.hook.present ? ", through the hook " + spec_.hook.source.chunk_name : "") +
                   ":");
-    out.push_back("COPY (" + CopySourceSql(spec_, "(<key>) > (<last key>)",
-                                           spec_.settings.batch_size) + ") TO STDOUT");
+    out.push_back("COPY (" +
+                  CopySourceSql(spec_, "(<key>) > (<last key>)", spec_.settings.batch_size) +
+                  ") TO STDOUT");
     std::string conflict;
     if (spec_.on_conflict == OnConflict::kSkip) conflict = " ON CONFLICT DO NOTHING";
     if (spec_.on_conflict == OnConflict::kUpdate) {

@@ -41,8 +41,8 @@ Status DataRun::Begin(bool* restart) {
           "step '" + ctx_.env.decl->id + "' changed since its checkpoint (" +
           std::to_string(cp_.batches) + " batches, " + std::to_string(cp_.rows_read) +
           " rows done); resuming would mix two versions of it. Restore the step, or run "
-          "planrun apply --restart-step " + ctx_.env.decl->id +
-          " to undo its rows so far and start it over");
+          "planrun apply --restart-step " +
+          ctx_.env.decl->id + " to undo its rows so far and start it over");
     }
     *restart = true;
   }

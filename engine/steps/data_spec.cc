@@ -44,7 +44,8 @@ std::vector<std::string> RequiredNames(const std::string& code) {
                                  code[end] == '_' || code[end] == '.')) {
       ++end;
     }
-    if (end < code.size() && code[end] == quote && end > i) names.push_back(code.substr(i, end - i));
+    if (end < code.size() && code[end] == quote && end > i)
+      names.push_back(code.substr(i, end - i));
   }
   return names;
 }
@@ -162,8 +163,7 @@ Status CheckConnection(MapReader& r, const StepParseContext& ctx, const std::str
   std::string close = ClosestMatch(connection, names);
   if (!close.empty()) hint = "; did you mean '" + close + "'?";
   const Node* at = r.Raw("connection");
-  return r.Error(at ? at->loc : r.node().loc,
-                 "unknown connection '" + connection + "'" + hint);
+  return r.Error(at ? at->loc : r.node().loc, "unknown connection '" + connection + "'" + hint);
 }
 
 Status DescribeSelect(pg::Session& db, const std::string& select_sql,
@@ -173,9 +173,9 @@ Status DescribeSelect(pg::Session& db, const std::string& select_sql,
   std::vector<std::string> oids;
   for (uint32_t t : r.column_types) oids.push_back(std::to_string(t));
   pg::Result names;
-  PLANRUN_RETURN_IF_ERROR(db.Query(
-      "SELECT t, format_type(t::oid, NULL) FROM unnest($1::bigint[]) AS u(t)",
-      {"{" + Join(oids, ",") + "}"}, &names));
+  PLANRUN_RETURN_IF_ERROR(
+      db.Query("SELECT t, format_type(t::oid, NULL) FROM unnest($1::bigint[]) AS u(t)",
+               {"{" + Join(oids, ",") + "}"}, &names));
   out->clear();
   for (size_t i = 0; i < r.columns.size(); ++i) {
     ColumnSpec c;
@@ -206,8 +206,7 @@ Status ReadRows(pg::Session& db, const std::string& select_sql,
   Status st = db.CopyOut("COPY (" + select_sql + ") TO STDOUT", [&](std::string_view chunk) {
     pending.append(chunk);
     size_t start = 0;
-    for (size_t nl = pending.find('\n'); nl != std::string::npos;
-         nl = pending.find('\n', start)) {
+    for (size_t nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n', start)) {
       rows->emplace_back();
       if (!ParseCopyLine(std::string_view(pending).substr(start, nl - start), &rows->back())) {
         return Status::Internal("malformed COPY line from the server");
@@ -266,9 +265,9 @@ std::string KeyTuple(const std::vector<ColumnSpec>& columns, const std::vector<s
   auto parsed = nlohmann::json::parse(key_json, nullptr, false);
   std::vector<std::string> lits;
   for (size_t k = 0; k < key.size(); ++k) {
-    const std::string text =
-        parsed.is_array() && k < parsed.size() && parsed[k].is_string() ? parsed[k].get<std::string>()
-                                                                        : "";
+    const std::string text = parsed.is_array() && k < parsed.size() && parsed[k].is_string()
+                                 ? parsed[k].get<std::string>()
+                                 : "";
     lits.push_back(QuoteLiteral(text) + "::" + columns[key[k]].type_name);
   }
   return "(" + Join(lits, ", ") + ")";

@@ -11,9 +11,9 @@
 #include "data/copy_text.h"
 #include "data/value.h"
 #include "lua/hook.h"
+#include "pg/session.h"
 #include "plan/map_reader.h"
 #include "plan/parser.h"
-#include "pg/session.h"
 
 namespace planrun {
 
@@ -57,8 +57,7 @@ Status ReadDataSettings(MapReader& r, const StepParseContext& ctx, DataSettings*
 Status CheckConnection(MapReader& r, const StepParseContext& ctx, const std::string& connection);
 
 /// The columns a SELECT returns, with their types (runs it with LIMIT 0).
-Status DescribeSelect(pg::Session& db, const std::string& select_sql,
-                      std::vector<ColumnSpec>* out);
+Status DescribeSelect(pg::Session& db, const std::string& select_sql, std::vector<ColumnSpec>* out);
 
 /// "(k1, k2) > ('v1'::t1, 'v2'::t2)" for keyset pagination, or "true" before
 /// the first batch. `key` indexes into `columns`.

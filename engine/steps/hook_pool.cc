@@ -27,8 +27,7 @@ Status HookPool::Run(int64_t batch, const std::vector<std::string>& in_names,
                      const std::vector<std::string>& out_names, std::vector<RowResult>* results) {
   results->assign(rows.size(), RowResult());
   // Small batches are not worth a thread: at least 256 rows per slice.
-  const size_t slices =
-      std::max<size_t>(1, std::min(hooks_.size(), (rows.size() + 255) / 256));
+  const size_t slices = std::max<size_t>(1, std::min(hooks_.size(), (rows.size() + 255) / 256));
   const size_t per = (rows.size() + slices - 1) / slices;
   std::vector<Status> errors(slices);
   std::vector<std::set<std::string>> extra(slices);

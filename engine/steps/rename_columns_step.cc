@@ -90,8 +90,8 @@ Status ParseRenameColumnsStep(const Node& body, const StepParseContext& ctx,
   for (const auto& [from, to] : columns->map) {
     PLANRUN_RETURN_IF_ERROR(CheckIdentifier(ctx.file, from, what));
     if (!to.IsScalar()) {
-      return r.Error(to.loc, "new name for column '" + from.scalar + "' must be an identifier, got " +
-                                 to.KindName());
+      return r.Error(to.loc, "new name for column '" + from.scalar +
+                                 "' must be an identifier, got " + to.KindName());
     }
     PLANRUN_RETURN_IF_ERROR(CheckIdentifier(ctx.file, to, what));
     if (!targets.insert(to.scalar).second) {

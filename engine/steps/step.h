@@ -42,9 +42,9 @@ struct DeclaredFk {
 
 /// Whether rollback can undo a step exactly.
 enum class Reversibility {
-  kReversible,     // the step has an exact inverse
-  kNeedsBackup,    // undone only by restoring its written tables from a backup step
-  kIrreversible,   // cannot be undone
+  kReversible,    // the step has an exact inverse
+  kNeedsBackup,   // undone only by restoring its written tables from a backup step
+  kIrreversible,  // cannot be undone
 };
 
 /// Names planrun uses in the database, fixed per run.
@@ -66,11 +66,11 @@ struct DataRuntime {
   /// Opens a new session to the target database (connection "") or to a
   /// connection the plan names under `connections:`.
   std::function<Status(const std::string& connection, std::unique_ptr<pg::Session>* out)> open;
-  int attempt = 1;              // the plan's attempt, for checkpoints and rejects
-  bool retry_rejects = false;   // run only the rows stored in planrun.rejects again
-  bool restart = false;         // drop this step's checkpoint and start over
-  int64_t sample_rows = 0;      // dry run: run hooks over the first N rows, write nothing
-  int default_workers = 2;      // Lua states per step when the plan gives no `workers`
+  int attempt = 1;             // the plan's attempt, for checkpoints and rejects
+  bool retry_rejects = false;  // run only the rows stored in planrun.rejects again
+  bool restart = false;        // drop this step's checkpoint and start over
+  int64_t sample_rows = 0;     // dry run: run hooks over the first N rows, write nothing
+  int default_workers = 2;     // Lua states per step when the plan gives no `workers`
 };
 
 /// What Apply/Revert get.
@@ -78,7 +78,7 @@ struct StepContext {
   pg::Session* db = nullptr;
   Reporter* out = nullptr;
   StepEnv env;
-  bool dry_run = false;  // inside a transaction that will be rolled back
+  bool dry_run = false;         // inside a transaction that will be rolled back
   DataRuntime* data = nullptr;  // set for every step; used by data steps
   /// Counters for status and the summary ("rows" affected, "tables" backed up...).
   std::map<std::string, int64_t> counters;

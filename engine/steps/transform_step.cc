@@ -35,10 +35,10 @@ std::string PrevTable(const TransformSpec& spec, const StepEnv& env) {
          QuoteIdent(BackupTableName(env.plan->version.text, env.decl->id, spec.table, "__prev"));
 }
 
-std::string Match(const std::vector<std::string>& key, const std::string& a,
-                  const std::string& b) {
+std::string Match(const std::vector<std::string>& key, const std::string& a, const std::string& b) {
   std::vector<std::string> parts;
-  for (const auto& k : key) parts.push_back(a + "." + QuoteIdent(k) + " = " + b + "." + QuoteIdent(k));
+  for (const auto& k : key)
+    parts.push_back(a + "." + QuoteIdent(k) + " = " + b + "." + QuoteIdent(k));
   return Join(parts, " AND ");
 }
 
@@ -71,8 +71,8 @@ class TransformRunner {
         prev_(PrevTable(spec, ctx.env)) {}
 
   Status Run() {
-    stage_ = QuoteIdent(ShortIdentifier("planrun_stage_v" + ctx_.env.plan->version.text + "_" +
-                                        ctx_.env.decl->id));
+    stage_ = QuoteIdent(
+        ShortIdentifier("planrun_stage_v" + ctx_.env.plan->version.text + "_" + ctx_.env.decl->id));
     PLANRUN_RETURN_IF_ERROR(DescribeSelect(*ctx_.db, BatchSql(spec_, "true", 0), &cols_));
     for (size_t i = 0; i < spec_.key.size(); ++i) key_idx_.push_back(i);
     for (const auto& c : cols_) in_names_.push_back(c.name);
@@ -103,7 +103,8 @@ class TransformRunner {
       PLANRUN_RETURN_IF_ERROR(RetryRejects());
     }
     const std::optional<int64_t> total = EstimateRows(*ctx_.db, spec_.table);
-    if (total) PLANRUN_RETURN_IF_ERROR(run_.store().SaveProgress(run_.checkpoint().rows_read, total));
+    if (total)
+      PLANRUN_RETURN_IF_ERROR(run_.store().SaveProgress(run_.checkpoint().rows_read, total));
     while (!run_.checkpoint().done) {
       int64_t read = 0;
       PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&] { return Batch(&read); }));
@@ -124,11 +125,11 @@ class TransformRunner {
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Query("SELECT to_regclass($1) IS NOT NULL", {prev_}, &r));
     if (r.get(0, 0) != "t") return Status::OK();
     pg::Result u;
-    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
-        "UPDATE " + spec_.table.Quoted() + " AS t SET (" + QuoteIdentList(spec_.set) + ") = ROW(" +
-            Prefixed(spec_.set, "p") + ") FROM " + prev_ + " AS p WHERE " +
-            Match(spec_.key, "t", "p"),
-        &u));
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("UPDATE " + spec_.table.Quoted() + " AS t SET (" +
+                                              QuoteIdentList(spec_.set) + ") = ROW(" +
+                                              Prefixed(spec_.set, "p") + ") FROM " + prev_ +
+                                              " AS p WHERE " + Match(spec_.key, "t", "p"),
+                                          &u));
     *restored = u.affected;
     return ctx_.db->Exec("DROP TABLE " + prev_);
   }
@@ -175,21 +176,23 @@ class TransformRunner {
         if (results[i].outcome == lua::RowOutcome::kSkip) {
           ++skipped;
         } else if (results[i].outcome == lua::RowOutcome::kReject) {
-          if (++rejected <= 3) lines.push_back("rejected key " + KeyJson(key) + ": " + results[i].reason);
+          if (++rejected <= 3)
+            lines.push_back("rejected key " + KeyJson(key) + ": " + results[i].reason);
         } else if (++changed <= 3) {
           lines.push_back("key " + KeyJson(key) + " -> " + RowJson(set_cols_, results[i].out));
         }
       }
     } else {
       std::vector<std::string> exprs;
-      for (const auto& [col, expr] : spec_.sql) exprs.push_back("(" + expr + ") AS " + QuoteIdent(col));
+      for (const auto& [col, expr] : spec_.sql)
+        exprs.push_back("(" + expr + ") AS " + QuoteIdent(col));
       pg::Result r;
-      PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
-          "SELECT " + Prefixed(spec_.key, "t") + ", " + Join(exprs, ", ") + " FROM " +
-              spec_.table.Quoted() + " AS t WHERE " +
-              (spec_.where.empty() ? "true" : "(" + spec_.where + ")") + " ORDER BY " +
-              Prefixed(spec_.key, "t") + " LIMIT " + std::to_string(n),
-          &r));
+      PLANRUN_RETURN_IF_ERROR(
+          ctx_.db->Exec("SELECT " + Prefixed(spec_.key, "t") + ", " + Join(exprs, ", ") + " FROM " +
+                            spec_.table.Quoted() + " AS t WHERE " +
+                            (spec_.where.empty() ? "true" : "(" + spec_.where + ")") +
+                            " ORDER BY " + Prefixed(spec_.key, "t") + " LIMIT " + std::to_string(n),
+                        &r));
       rows_read = changed = static_cast<int64_t>(r.rows.size());
       for (size_t i = 0; i < r.rows.size() && i < 3; ++i) {
         std::vector<std::string> parts;
@@ -273,10 +276,9 @@ class TransformRunner {
     return ctx_.db->Exec("INSERT INTO " + prev_ + " SELECT " + Prefixed(spec_.key, "t") + ", " +
                          Prefixed(spec_.set, "t") + " FROM " + spec_.table.Quoted() +
                          " AS t JOIN " + stage_ + " AS s ON " + Match(spec_.key, "t", "s") +
-                         " ON CONFLICT DO NOTHING; UPDATE " + spec_.table.Quoted() +
-                         " AS t SET (" + QuoteIdentList(spec_.set) + ") = ROW(" +
-                         Prefixed(spec_.set, "s") + ") FROM " + stage_ + " AS s WHERE " +
-                         Match(spec_.key, "t", "s"));
+                         " ON CONFLICT DO NOTHING; UPDATE " + spec_.table.Quoted() + " AS t SET (" +
+                         QuoteIdentList(spec_.set) + ") = ROW(" + Prefixed(spec_.set, "s") +
+                         ") FROM " + stage_ + " AS s WHERE " + Match(spec_.key, "t", "s"));
   }
 
   // --retry-rejects: the rejected rows again, through the current hook.
@@ -327,15 +329,14 @@ class TransformRunner {
     pg::Result u;
     // No FROM: the set expressions see only the table's own columns, so
     // they may name them unqualified.
-    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("UPDATE " + spec_.table.Quoted() + " AS t SET " +
-                                              Join(sets, ", ") + " WHERE (" +
-                                              Prefixed(spec_.key, "t") + ") IN (SELECT " + key +
-                                              " FROM " + batch + ")",
-                                          &u));
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
+        "UPDATE " + spec_.table.Quoted() + " AS t SET " + Join(sets, ", ") + " WHERE (" +
+            Prefixed(spec_.key, "t") + ") IN (SELECT " + key + " FROM " + batch + ")",
+        &u));
     std::vector<std::vector<RawField>> rows;
     PLANRUN_RETURN_IF_ERROR(
-        ReadRows(*ctx_.db, "SELECT " + key + " FROM " + batch + " ORDER BY " + key + " DESC LIMIT 1",
-                 &rows));
+        ReadRows(*ctx_.db,
+                 "SELECT " + key + " FROM " + batch + " ORDER BY " + key + " DESC LIMIT 1", &rows));
     pg::Result count;
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("SELECT count(*) FROM " + batch, &count));
     *read = std::stoll(count.get(0, 0, "0"));
@@ -417,9 +418,9 @@ class TransformStep : public Step {
 Status ParseTransformStep(const Node& body, const StepParseContext& ctx,
                           std::unique_ptr<Step>* out) {
   MapReader r(ctx.file, body, "transform step");
-  PLANRUN_RETURN_IF_ERROR(CheckKeys(r, {"table", "key", "where", "columns", "set", "reads",
-                                        "transform", "lua", "batch_size", "workers",
-                                        "max_rejects"}));
+  PLANRUN_RETURN_IF_ERROR(
+      CheckKeys(r, {"table", "key", "where", "columns", "set", "reads", "transform", "lua",
+                    "batch_size", "workers", "max_rejects"}));
   TransformSpec spec;
   PLANRUN_RETURN_IF_ERROR(r.Table("table", &spec.table, true));
   PLANRUN_RETURN_IF_ERROR(r.IdentifierList("key", &spec.key, true));
@@ -433,13 +434,15 @@ Status ParseTransformStep(const Node& body, const StepParseContext& ctx,
   if (spec.hook.present) {
     PLANRUN_RETURN_IF_ERROR(r.IdentifierList("set", &spec.set, true));
     if (spec.columns.empty()) {
-      return r.Error(body.loc, "transform step with a hook needs 'columns', the columns the hook reads");
+      return r.Error(body.loc,
+                     "transform step with a hook needs 'columns', the columns the hook reads");
     }
   } else {
     if (!set->IsMap()) {
-      return r.Error(set->loc,
-                     "'set' must map each column to a SQL expression (set: {slug: \"lower(name)\"}), "
-                     "or the step needs a hook ('transform:' or 'lua:') to compute a list of columns");
+      return r.Error(
+          set->loc,
+          "'set' must map each column to a SQL expression (set: {slug: \"lower(name)\"}), "
+          "or the step needs a hook ('transform:' or 'lua:') to compute a list of columns");
     }
     for (const auto& [k, v] : set->map) {
       PLANRUN_RETURN_IF_ERROR(CheckIdentifier(ctx.file, k, "set"));

@@ -146,7 +146,9 @@ Status ReadExpect(const MapReader& r, const Node& node, pg::Value* out) {
     return Status::OK();
   }
   if (!node.IsScalar()) {
-    return r.Error(node.loc, "'expect' must be a single value (text, a number, true, false) or null, got " + node.KindName());
+    return r.Error(node.loc,
+                   "'expect' must be a single value (text, a number, true, false) or null, got " +
+                       node.KindName());
   }
   const std::string& s = node.scalar;
   if (!node.quoted && (s == "true" || s == "True" || s == "TRUE")) {

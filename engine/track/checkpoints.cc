@@ -23,7 +23,9 @@ std::string TextArray(const std::vector<std::string>& values) {
   return out + "}";
 }
 
-int64_t Int(const pg::Result& r, size_t row, size_t col) { return std::stoll(r.get(row, col, "0")); }
+int64_t Int(const pg::Result& r, size_t row, size_t col) {
+  return std::stoll(r.get(row, col, "0"));
+}
 
 Status ReadRejects(pg::Session& db, const std::string& sql, const std::vector<pg::Value>& params,
                    std::vector<Reject>* out) {
@@ -59,11 +61,11 @@ CheckpointStore::CheckpointStore(pg::Session* db, std::string schema, std::strin
 
 Status CheckpointStore::Load(Checkpoint* out, bool* found) {
   pg::Result r;
-  PLANRUN_RETURN_IF_ERROR(db_->Query(
-      "SELECT fingerprint, last_key, batches, rows_read, rows_written, rows_skipped, "
-      "rows_rejected, done, array_length(last_key, 1) FROM " + schema_ +
-          ".checkpoints WHERE version = $1 AND attempt = $2 AND step_id = $3",
-      {version_, std::to_string(attempt_), step_id_}, &r));
+  PLANRUN_RETURN_IF_ERROR(
+      db_->Query("SELECT fingerprint, last_key, batches, rows_read, rows_written, rows_skipped, "
+                 "rows_rejected, done, array_length(last_key, 1) FROM " +
+                     schema_ + ".checkpoints WHERE version = $1 AND attempt = $2 AND step_id = $3",
+                 {version_, std::to_string(attempt_), step_id_}, &r));
   *found = !r.rows.empty();
   if (!*found) return Status::OK();
   Checkpoint cp;
@@ -101,8 +103,8 @@ Status CheckpointStore::Save(const Checkpoint& cp) {
           "EXCLUDED.rows_written, rows_skipped = EXCLUDED.rows_skipped, rows_rejected = "
           "EXCLUDED.rows_rejected, done = EXCLUDED.done, updated_at = now()",
       {version_, std::to_string(attempt_), step_id_, cp.fingerprint,
-       cp.last_key ? pg::Value(TextArray(*cp.last_key)) : std::nullopt,
-       std::to_string(cp.batches), std::to_string(cp.rows_read), std::to_string(cp.rows_written),
+       cp.last_key ? pg::Value(TextArray(*cp.last_key)) : std::nullopt, std::to_string(cp.batches),
+       std::to_string(cp.rows_read), std::to_string(cp.rows_written),
        std::to_string(cp.rows_skipped), std::to_string(cp.rows_rejected),
        cp.done ? "true" : "false"});
 }
@@ -142,9 +144,9 @@ Status CheckpointStore::ResolveRejects(const std::vector<int64_t>& ids) {
   if (ids.empty()) return Status::OK();
   std::vector<std::string> text;
   for (int64_t id : ids) text.push_back(std::to_string(id));
-  return db_->Query("UPDATE " + schema_ +
-                        ".rejects SET resolved_at = now() WHERE id = ANY($1::bigint[])",
-                    {"{" + Join(text, ",") + "}"});
+  return db_->Query(
+      "UPDATE " + schema_ + ".rejects SET resolved_at = now() WHERE id = ANY($1::bigint[])",
+      {"{" + Join(text, ",") + "}"});
 }
 
 Status CheckpointStore::SaveProgress(int64_t rows_done, std::optional<int64_t> rows_total) {
@@ -162,9 +164,11 @@ Status ListRejects(pg::Session& db, const std::string& schema, const std::string
                      std::string("SELECT ") + kRejectColumns + " FROM " + QuoteIdent(schema) +
                          ".rejects r WHERE resolved_at IS NULL AND ($1::text IS NULL OR version = "
                          "$1) AND ($2::text IS NULL OR step_id = $2) AND attempt = (SELECT "
-                         "m.attempt FROM " + QuoteIdent(schema) +
+                         "m.attempt FROM " +
+                         QuoteIdent(schema) +
                          ".schema_migrations m WHERE m.version = r.version) ORDER BY "
-                         "(SELECT m.version_key FROM " + QuoteIdent(schema) +
+                         "(SELECT m.version_key FROM " +
+                         QuoteIdent(schema) +
                          ".schema_migrations m WHERE m.version = r.version), id",
                      {version.empty() ? std::nullopt : pg::Value(version),
                       step_id.empty() ? std::nullopt : pg::Value(step_id)},

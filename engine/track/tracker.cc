@@ -19,73 +19,82 @@ std::vector<std::string> LayoutSteps(const std::string& s) {
   const std::string q = QuoteIdent(s);
   return {
       // Layout 1.
-      "CREATE TABLE " + q + ".schema_migrations ("
-      "  version text PRIMARY KEY,"
-      "  version_key numeric[] NOT NULL,"
-      "  name text NOT NULL,"
-      "  checksum text NOT NULL,"
-      "  state text NOT NULL CHECK (state IN ('running','applied','failed','rolling_back',"
-      "'rolled_back')),"
-      "  attempt integer NOT NULL DEFAULT 1,"
-      "  plan_file text,"
-      "  started_at timestamptz NOT NULL DEFAULT now(),"
-      "  finished_at timestamptz,"
-      "  duration_ms bigint,"
-      "  applied_by_role text NOT NULL DEFAULT current_user,"
-      "  applied_by_user text,"
-      "  applied_by_host text,"
-      "  planrun_version text NOT NULL,"
-      "  error text);"
-      "CREATE TABLE " + q + ".step_runs ("
-      "  version text NOT NULL,"
-      "  attempt integer NOT NULL,"
-      "  phase text NOT NULL CHECK (phase IN ('up','down')),"
-      "  step_id text NOT NULL,"
-      "  state text NOT NULL CHECK (state IN ('running','applied','failed')),"
-      "  step_checksum text,"
-      "  started_at timestamptz NOT NULL DEFAULT now(),"
-      "  finished_at timestamptz,"
-      "  duration_ms bigint,"
-      "  rows_done bigint NOT NULL DEFAULT 0,"
-      "  rows_total bigint,"
-      "  counters jsonb NOT NULL DEFAULT '{}',"
-      "  error text,"
-      "  PRIMARY KEY (version, attempt, phase, step_id));"
-      "CREATE TABLE " + q + ".backups ("
-      "  version text NOT NULL,"
-      "  step_id text NOT NULL,"
-      "  table_name text NOT NULL,"
-      "  location text NOT NULL,"
-      "  row_count bigint NOT NULL,"
-      "  checksum text NOT NULL,"
-      "  created_at timestamptz NOT NULL DEFAULT now(),"
-      "  PRIMARY KEY (version, step_id, table_name));",
+      "CREATE TABLE " + q +
+          ".schema_migrations ("
+          "  version text PRIMARY KEY,"
+          "  version_key numeric[] NOT NULL,"
+          "  name text NOT NULL,"
+          "  checksum text NOT NULL,"
+          "  state text NOT NULL CHECK (state IN ('running','applied','failed','rolling_back',"
+          "'rolled_back')),"
+          "  attempt integer NOT NULL DEFAULT 1,"
+          "  plan_file text,"
+          "  started_at timestamptz NOT NULL DEFAULT now(),"
+          "  finished_at timestamptz,"
+          "  duration_ms bigint,"
+          "  applied_by_role text NOT NULL DEFAULT current_user,"
+          "  applied_by_user text,"
+          "  applied_by_host text,"
+          "  planrun_version text NOT NULL,"
+          "  error text);"
+          "CREATE TABLE " +
+          q +
+          ".step_runs ("
+          "  version text NOT NULL,"
+          "  attempt integer NOT NULL,"
+          "  phase text NOT NULL CHECK (phase IN ('up','down')),"
+          "  step_id text NOT NULL,"
+          "  state text NOT NULL CHECK (state IN ('running','applied','failed')),"
+          "  step_checksum text,"
+          "  started_at timestamptz NOT NULL DEFAULT now(),"
+          "  finished_at timestamptz,"
+          "  duration_ms bigint,"
+          "  rows_done bigint NOT NULL DEFAULT 0,"
+          "  rows_total bigint,"
+          "  counters jsonb NOT NULL DEFAULT '{}',"
+          "  error text,"
+          "  PRIMARY KEY (version, attempt, phase, step_id));"
+          "CREATE TABLE " +
+          q +
+          ".backups ("
+          "  version text NOT NULL,"
+          "  step_id text NOT NULL,"
+          "  table_name text NOT NULL,"
+          "  location text NOT NULL,"
+          "  row_count bigint NOT NULL,"
+          "  checksum text NOT NULL,"
+          "  created_at timestamptz NOT NULL DEFAULT now(),"
+          "  PRIMARY KEY (version, step_id, table_name));",
       // Layout 2: data steps.
-      "CREATE TABLE " + q + ".checkpoints ("
-      "  version text NOT NULL,"
-      "  attempt integer NOT NULL,"
-      "  step_id text NOT NULL,"
-      "  fingerprint text NOT NULL,"
-      "  last_key text[],"
-      "  batches bigint NOT NULL DEFAULT 0,"
-      "  rows_read bigint NOT NULL DEFAULT 0,"
-      "  rows_written bigint NOT NULL DEFAULT 0,"
-      "  rows_skipped bigint NOT NULL DEFAULT 0,"
-      "  rows_rejected bigint NOT NULL DEFAULT 0,"
-      "  done boolean NOT NULL DEFAULT false,"
-      "  updated_at timestamptz NOT NULL DEFAULT now(),"
-      "  PRIMARY KEY (version, attempt, step_id));"
-      "CREATE TABLE " + q + ".rejects ("
-      "  id bigserial PRIMARY KEY,"
-      "  version text NOT NULL,"
-      "  attempt integer NOT NULL,"
-      "  step_id text NOT NULL,"
-      "  row_key jsonb NOT NULL,"
-      "  input jsonb NOT NULL,"
-      "  reason text NOT NULL,"
-      "  created_at timestamptz NOT NULL DEFAULT now(),"
-      "  resolved_at timestamptz);"
-      "CREATE INDEX ON " + q + ".rejects (version, step_id) WHERE resolved_at IS NULL;",
+      "CREATE TABLE " + q +
+          ".checkpoints ("
+          "  version text NOT NULL,"
+          "  attempt integer NOT NULL,"
+          "  step_id text NOT NULL,"
+          "  fingerprint text NOT NULL,"
+          "  last_key text[],"
+          "  batches bigint NOT NULL DEFAULT 0,"
+          "  rows_read bigint NOT NULL DEFAULT 0,"
+          "  rows_written bigint NOT NULL DEFAULT 0,"
+          "  rows_skipped bigint NOT NULL DEFAULT 0,"
+          "  rows_rejected bigint NOT NULL DEFAULT 0,"
+          "  done boolean NOT NULL DEFAULT false,"
+          "  updated_at timestamptz NOT NULL DEFAULT now(),"
+          "  PRIMARY KEY (version, attempt, step_id));"
+          "CREATE TABLE " +
+          q +
+          ".rejects ("
+          "  id bigserial PRIMARY KEY,"
+          "  version text NOT NULL,"
+          "  attempt integer NOT NULL,"
+          "  step_id text NOT NULL,"
+          "  row_key jsonb NOT NULL,"
+          "  input jsonb NOT NULL,"
+          "  reason text NOT NULL,"
+          "  created_at timestamptz NOT NULL DEFAULT now(),"
+          "  resolved_at timestamptz);"
+          "CREATE INDEX ON " +
+          q + ".rejects (version, step_id) WHERE resolved_at IS NULL;",
   };
 }
 
@@ -132,10 +141,11 @@ Status Tracker::Ensure(bool in_transaction) {
   bool exists = false;
   PLANRUN_RETURN_IF_ERROR(Exists(&exists));
   if (!exists) {
-    PLANRUN_RETURN_IF_ERROR(db_->Exec(
-        "CREATE SCHEMA IF NOT EXISTS " + q + "; CREATE TABLE IF NOT EXISTS " + q +
-        ".layout (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL); "
-        "INSERT INTO " + q + ".layout VALUES (1, 0) ON CONFLICT (id) DO NOTHING"));
+    PLANRUN_RETURN_IF_ERROR(
+        db_->Exec("CREATE SCHEMA IF NOT EXISTS " + q + "; CREATE TABLE IF NOT EXISTS " + q +
+                  ".layout (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL); "
+                  "INSERT INTO " +
+                  q + ".layout VALUES (1, 0) ON CONFLICT (id) DO NOTHING"));
   }
   pg::Result r;
   PLANRUN_RETURN_IF_ERROR(db_->Exec("SELECT version FROM " + q + ".layout", &r));
@@ -143,8 +153,8 @@ Status Tracker::Ensure(bool in_transaction) {
   if (layout > kTrackingLayout) {
     return Status::Refused("the tracking tables in schema " + schema_ + " have layout " +
                            std::to_string(layout) + ", newer than this planrun (" +
-                           kPlanrunVersion + ") understands (" +
-                           std::to_string(kTrackingLayout) + "); upgrade planrun");
+                           kPlanrunVersion + ") understands (" + std::to_string(kTrackingLayout) +
+                           "); upgrade planrun");
   }
   std::vector<std::string> steps = LayoutSteps(schema_);
   for (int next = layout; next < kTrackingLayout; ++next) {

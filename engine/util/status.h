@@ -64,8 +64,8 @@ int ExitCode(const Status& s);
 }  // namespace planrun
 
 /// Returns from the enclosing function when `expr` yields a non-ok Status.
-#define PLANRUN_RETURN_IF_ERROR(expr)            \
-  do {                                           \
-    ::planrun::Status planrun_status_ = (expr);  \
+#define PLANRUN_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::planrun::Status planrun_status_ = (expr);        \
     if (!planrun_status_.ok()) return planrun_status_; \
   } while (0)

@@ -60,8 +60,9 @@ TEST_CASE("a failing verify stops the plan and a fixed rerun resumes at the fail
   CHECK(failed.err.find("expected: 999") != std::string::npos);
   CHECK(failed.err.find("actual:   150") != std::string::npos);
   CHECK(QueryValue(conn, "SELECT state FROM planrun.schema_migrations") == "failed");
-  CHECK(QueryValue(conn, "SELECT string_agg(step_id || '=' || state, ',' ORDER BY step_id) FROM "
-                         "planrun.step_runs") == "check=failed,create=applied,fill=applied");
+  CHECK(QueryValue(conn,
+                   "SELECT string_agg(step_id || '=' || state, ',' ORDER BY step_id) FROM "
+                   "planrun.step_runs") == "check=failed,create=applied,fill=applied");
   CHECK(QueryValue(conn, "SELECT sum(n) FROM counters") == "150");
 
   CommandResult status = Planrun(db, {"--plans", dir, "status"});
@@ -127,8 +128,9 @@ steps:
                         "apply (") != std::string::npos);
   CHECK(second.err.find("; waited 1.0s. Try again when it finishes, or raise --lock-timeout.") !=
         std::string::npos);
-  CHECK(QueryValue(conn, "SELECT count(*) FROM planrun.schema_migrations WHERE state = "
-                         "'applied'") == "1");
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FROM planrun.schema_migrations WHERE state = "
+                   "'applied'") == "1");
 }
 
 TEST_CASE("a SIGKILLed holder never blocks the next run") {
@@ -207,7 +209,8 @@ TEST_CASE("no password appears in any output") {
       Planrun(db, {"--plans", dir, "apply"}, env),
       Planrun(db, {"--plans", dir, "status", "--json"}, env),
       Planrun(db, {"--plans", dir, "--log-format", "json", "apply"}, env),
-      Planrun(db, {"--plans", dir, "--db", "postgresql://planrun:s3cr3t-pw@127.0.0.1:1/x", "status"},
+      Planrun(db,
+              {"--plans", dir, "--db", "postgresql://planrun:s3cr3t-pw@127.0.0.1:1/x", "status"},
               env),
   };
   CHECK(results[0].exit_code == 1);

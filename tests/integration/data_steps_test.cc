@@ -35,8 +35,8 @@ CREATE TABLE tricky_copy (LIKE tricky INCLUDING ALL);
 )SQL";
 
 std::string RowSums(const std::string& conn, const std::string& table) {
-  return QueryValue(conn, "SELECT string_agg(id || ':' || md5(x::text), ',' ORDER BY id) FROM " +
-                              table + " x");
+  return QueryValue(
+      conn, "SELECT string_agg(id || ':' || md5(x::text), ',' ORDER BY id) FROM " + table + " x");
 }
 
 TEST_CASE("every tricky value arrives byte-identical through an identity hook") {
@@ -65,8 +65,8 @@ steps:
   // The jsonb map and float edge cases, spelled out.
   CHECK(QueryValue(conn, "SELECT f::text FROM tricky_copy WHERE id = 2") == "NaN");
   CHECK(QueryValue(conn, "SELECT encode(by, 'hex') FROM tricky_copy WHERE id = 1") == "00ff10");
-  CHECK(QueryValue(conn, "SELECT arr[2] IS NULL AND arr[6] = '\\N' FROM tricky_copy WHERE id = 1") ==
-        "t");
+  CHECK(QueryValue(
+            conn, "SELECT arr[2] IS NULL AND arr[6] = '\\N' FROM tricky_copy WHERE id = 1") == "t");
 }
 
 TEST_CASE("a copy without a hook maps columns with SQL and rolls back exactly") {
@@ -99,8 +99,9 @@ steps:
   CHECK(QueryValue(conn, "SELECT count(*) FROM avatars") == "2501");
   CHECK(QueryValue(conn, "SELECT name FROM avatars WHERE user_id = 10") == "user10");
   CHECK(QueryValue(conn, "SELECT name FROM avatars WHERE user_id = 11") == "User 11");
-  CHECK(QueryValue(conn, "SELECT batches || '/' || rows_written || '/' || done FROM "
-                         "planrun.checkpoints") == "3/2500/true");
+  CHECK(QueryValue(conn,
+                   "SELECT batches || '/' || rows_written || '/' || done FROM "
+                   "planrun.checkpoints") == "3/2500/true");
   CommandResult rb = Planrun(db, {"--plans", dir, "rollback"});
   INFO(rb.err);
   REQUIRE(rb.exit_code == 0);
@@ -155,8 +156,9 @@ TEST_CASE("rejects are stored with reasons; past max_rejects the step fails; ret
                         "[\"7\"]: invalid email: broken; see them with planrun rejects 1 --step "
                         "contacts") != std::string::npos);
   CHECK(QueryValue(conn, "SELECT count(*) FROM contacts") == "697");
-  CHECK(QueryValue(conn, "SELECT string_agg(row_key::text || '=' || reason, ';' ORDER BY id) "
-                         "FROM planrun.rejects") ==
+  CHECK(QueryValue(conn,
+                   "SELECT string_agg(row_key::text || '=' || reason, ';' ORDER BY id) "
+                   "FROM planrun.rejects") ==
         "[\"7\"]=invalid email: broken;[\"70\"]=invalid email: broken;[\"700\"]=invalid "
         "email: broken");
   CHECK(QueryValue(conn, "SELECT input->>'username' FROM planrun.rejects ORDER BY id LIMIT 1") ==
@@ -361,8 +363,8 @@ steps:
   CHECK(missing.exit_code == 1);
   CHECK(missing.err.find("connection 'legacy' of plan 1 reads the environment variable "
                          "LEGACY_DATABASE_URL, which is not set") != std::string::npos);
-  CommandResult r = Planrun("data_target", {"--plans", dir, "apply"},
-                            {{"LEGACY_DATABASE_URL", src_conn}});
+  CommandResult r =
+      Planrun("data_target", {"--plans", dir, "apply"}, {{"LEGACY_DATABASE_URL", src_conn}});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) ==
@@ -451,8 +453,9 @@ end
   REQUIRE(retried.exit_code == 0);
   CHECK(retried.err.find("transform domains: retried 3 rejected rows, 0 still rejected") !=
         std::string::npos);
-  CHECK(QueryValue(conn, "SELECT string_agg(domain, ',' ORDER BY id) FROM users WHERE id IN (7, "
-                         "70, 700)") == "unknown,unknown,unknown");
+  CHECK(QueryValue(conn,
+                   "SELECT string_agg(domain, ',' ORDER BY id) FROM users WHERE id IN (7, "
+                   "70, 700)") == "unknown,unknown,unknown");
   // Rollback restores every domain, retried rows included, to NULL.
   REQUIRE(Planrun(db, {"--plans", dir, "rollback"}).exit_code == 0);
   CHECK(QueryValue(conn, "SELECT count(domain) FROM users") == "0");

@@ -45,8 +45,9 @@ steps:
   INFO(rollback.err);
   REQUIRE(rollback.exit_code == 0);
   CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
-  CHECK(QueryValue(conn, "SELECT counters->>'tables_restored' FROM planrun.step_runs WHERE "
-                         "phase = 'down' AND step_id = 'double'") == "1");
+  CHECK(QueryValue(conn,
+                   "SELECT counters->>'tables_restored' FROM planrun.step_runs WHERE "
+                   "phase = 'down' AND step_id = 'double'") == "1");
 }
 
 TEST_CASE("a plan that cannot be undone is refused with exit 4 and nothing changes") {
@@ -129,10 +130,12 @@ rollback:
   CommandResult rollback = Planrun(db, {"--plans", dir, "rollback"});
   INFO(rollback.err);
   REQUIRE(rollback.exit_code == 0);
-  CHECK(QueryValue(conn, "SELECT count(*) FROM information_schema.columns WHERE column_name = "
-                         "'vip'") == "0");
-  CHECK(QueryValue(conn, "SELECT string_agg(phase || ':' || step_id, ',' ORDER BY phase, "
-                         "step_id) FROM planrun.step_runs") ==
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FROM information_schema.columns WHERE column_name = "
+                   "'vip'") == "0");
+  CHECK(QueryValue(conn,
+                   "SELECT string_agg(phase || ':' || step_id, ',' ORDER BY phase, "
+                   "step_id) FROM planrun.step_runs") ==
         "down:unmark_and_drop,up:add_flag,up:mark");
 }
 

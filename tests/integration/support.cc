@@ -73,16 +73,19 @@ std::string TableChecksums(const std::string& conninfo,
   Status st = s->Exec(
       "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
       "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND "
-      "n.nspname NOT IN (" + skip + ") ORDER BY 1",
+      "n.nspname NOT IN (" +
+          skip + ") ORDER BY 1",
       &tables);
   REQUIRE(st.ok());
   std::string out;
   for (const auto& row : tables.rows) {
     const std::string& t = *row[0];
     pg::Result r;
-    st = s->Exec("SELECT count(*), md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) "
-                 "FROM " + t + " x",
-                 &r);
+    st = s->Exec(
+        "SELECT count(*), md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) "
+        "FROM " +
+            t + " x",
+        &r);
     INFO(st.message());
     REQUIRE(st.ok());
     out += t + " " + r.get(0, 0) + " " + r.get(0, 1) + "\n";
@@ -91,8 +94,8 @@ std::string TableChecksums(const std::string& conninfo,
 }
 
 std::string SchemaDump(const std::string& dbname, const std::vector<std::string>& skip_schemas) {
-  std::vector<std::string> argv = {"pg_dump", "--schema-only", "--no-owner", "--no-privileges",
-                                   "--no-comments", "-d", dbname};
+  std::vector<std::string> argv = {
+      "pg_dump", "--schema-only", "--no-owner", "--no-privileges", "--no-comments", "-d", dbname};
   for (const auto& sc : skip_schemas) argv.push_back("--exclude-schema=" + sc);
   CommandResult r = Run(argv);
   INFO(r.err);

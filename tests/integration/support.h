@@ -36,7 +36,8 @@ std::string TableChecksums(const std::string& conninfo,
 
 /// A schema dump of the database (pg_dump --schema-only, no comments/owners),
 /// skipping `skip_schemas`.
-std::string SchemaDump(const std::string& dbname, const std::vector<std::string>& skip_schemas = {});
+std::string SchemaDump(const std::string& dbname,
+                       const std::vector<std::string>& skip_schemas = {});
 
 /// What a finished command did.
 struct CommandResult {

@@ -22,19 +22,22 @@ TEST_CASE("Ensure creates the tracking tables once and upgrades an older layout"
   REQUIRE(tracker.Ensure().ok());
   REQUIRE(tracker.Ensure().ok());
   CHECK(QueryValue(conn, "SELECT version FROM planrun.layout") == std::to_string(kTrackingLayout));
-  CHECK(QueryValue(conn, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables "
-                         "WHERE schemaname = 'planrun'") ==
+  CHECK(QueryValue(conn,
+                   "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables "
+                   "WHERE schemaname = 'planrun'") ==
         "backups,checkpoints,layout,rejects,schema_migrations,step_runs");
 
   // A database last touched by a planrun with layout 1 gains the data-step tables.
-  ExecSql(conn, "DROP TABLE planrun.checkpoints, planrun.rejects; UPDATE planrun.layout SET "
-                "version = 1; INSERT INTO planrun.schema_migrations (version, version_key, name, "
-                "checksum, state, planrun_version) VALUES ('1', '{1}', 'old', 'abc', 'applied', "
-                "'0.0.1')");
+  ExecSql(conn,
+          "DROP TABLE planrun.checkpoints, planrun.rejects; UPDATE planrun.layout SET "
+          "version = 1; INSERT INTO planrun.schema_migrations (version, version_key, name, "
+          "checksum, state, planrun_version) VALUES ('1', '{1}', 'old', 'abc', 'applied', "
+          "'0.0.1')");
   REQUIRE(tracker.Ensure().ok());
   CHECK(QueryValue(conn, "SELECT version FROM planrun.layout") == "2");
-  CHECK(QueryValue(conn, "SELECT to_regclass('planrun.checkpoints') IS NOT NULL AND "
-                         "to_regclass('planrun.rejects') IS NOT NULL") == "t");
+  CHECK(QueryValue(conn,
+                   "SELECT to_regclass('planrun.checkpoints') IS NOT NULL AND "
+                   "to_regclass('planrun.rejects') IS NOT NULL") == "t");
   CHECK(QueryValue(conn, "SELECT name FROM planrun.schema_migrations") == "old");
 }
 

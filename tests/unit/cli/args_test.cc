@@ -78,16 +78,14 @@ TEST_CASE("usage errors are exit 2 with one message") {
   Status error;
   CHECK(Parse({}, &inv, &text, &error) == ParseOutcome::kUsage);
   CHECK(ExitCode(error) == 2);
-  CHECK(error.message() ==
-        "A subcommand is required\nRun 'planrun --help' for usage.");
+  CHECK(error.message() == "A subcommand is required\nRun 'planrun --help' for usage.");
 
   CHECK(Parse({"apply", "--to", "v2"}, &inv, &text, &error) == ParseOutcome::kUsage);
   CHECK(error.message() ==
         "--to v2: not a version (an integer or dotted numbers like 2026.11.21.1)");
 
   CHECK(Parse({"apply", "--jobs", "0"}, &inv, &text, &error) == ParseOutcome::kUsage);
-  CHECK(error.message() ==
-        "--jobs: Value 0 not in range 1 to 64\nRun 'planrun --help' for usage.");
+  CHECK(error.message() == "--jobs: Value 0 not in range 1 to 64\nRun 'planrun --help' for usage.");
 
   CHECK(Parse({"apply", "--bogus"}, &inv, &text, &error) == ParseOutcome::kUsage);
   CHECK(error.message() ==
