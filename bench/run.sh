@@ -50,7 +50,7 @@ fi
 [ -x "$planrun" ] || { echo "bench: no planrun binary at $planrun" >&2; exit 1; }
 if [ -z "${PGHOST:-}" ]; then
   export PLANRUN_BINARY=$planrun
-  exec pg_virtualenv -- "$bench_dir/run.sh" --rows "$rows" --reps "$reps" --cases "$cases" ${out:+--out "$out"}
+  exec pg_virtualenv -t -- "$bench_dir/run.sh" --rows "$rows" --reps "$reps" --cases "$cases" ${out:+--out "$out"}
 fi
 unset DATABASE_URL
 
@@ -312,6 +312,7 @@ for m in "${selected[@]}"; do
 done
 reset_state
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((rep = 1; rep <= reps; rep++)); do
   for m in "${selected[@]}"; do measure "$m" "$rep"; done
 done
@@ -331,7 +332,11 @@ peak_rss() { sort -n "$work/rss.$1" | tail -n 1; }
 
 limit_of() {
   case $1 in
-    copy_lua) has psql_pipe && echo "$(ratio copy_lua psql_pipe) x psql pipe" ;;
+    copy_lua)
+      local pipe="" rows5=""
+      has psql_pipe && pipe="$(ratio copy_lua psql_pipe) x psql pipe"
+      has row_at_a_time && rows5="$(ratio copy_lua row_at_a_time) x one INSERT per row"
+      echo "$pipe${pipe:+${rows5:+, }}$rows5" ;;
     copy_map) has insert_select && echo "$(ratio copy_map insert_select) x INSERT ... SELECT" ;;
     copy_xdb) has pgloader && echo "$(ratio copy_xdb pgloader) x pgloader" ;;
     transform_lua)
@@ -354,9 +359,11 @@ report() {
   mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
   echo "## planrun data-step benchmark"
   echo
-  echo "$(group "$rows") rows, median of $reps interleaved repetitions; $cpus CPUs, $mem," \
-    "PostgreSQL $pg (shared_buffers $(val "SHOW shared_buffers"), max_wal_size $(val "SHOW max_wal_size")," \
-    "fsync $(val "SHOW fsync"), synchronous_commit $(val "SHOW synchronous_commit"))."
+  echo "$(group "$rows") rows, median of $reps interleaved repetitions; $("$planrun" --version);" \
+    "$cpus CPUs ($(lscpu | sed -n 's/^Model name: *//p')), $mem; PostgreSQL $pg" \
+    "(shared_buffers $(val "SHOW shared_buffers"), max_wal_size $(val "SHOW max_wal_size")," \
+    "fsync $(val "SHOW fsync"), synchronous_commit $(val "SHOW synchronous_commit"));" \
+    "load average $load_before before the measurements, $(cut -d' ' -f1-3 /proc/loadavg) after."
   echo
   echo "| case | rows | seconds | rows/s | ratio to the limit | peak RSS |"
   echo "|---|---:|---:|---:|---|---:|"

@@ -210,7 +210,8 @@ std::string FormatJson(const View& v) {
   }
   j["rollback"] = rollback;
   j["rollback_edges"] = v.rollback ? EdgesJson(*v.rollback) : Json::array();
-  return j.dump(2) + "\n";
+  // Plan text need not be UTF-8; JSON must be, so bad bytes become U+FFFD.
+  return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 // ---- dot ----

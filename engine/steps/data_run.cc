@@ -55,6 +55,11 @@ Status DataRun::Begin(bool* restart) {
                    " rows done)");
   }
   rows_at_start_ = cp_.rows_read;
+  // A resumed step reports the totals of every run, not just this one's.
+  ctx_.counters["read"] = cp_.rows_read;
+  ctx_.counters["rows"] = cp_.rows_written;
+  ctx_.counters["skipped"] = cp_.rows_skipped;
+  ctx_.counters["rejected"] = cp_.rows_rejected;
   return Status::OK();
 }
 

@@ -381,5 +381,19 @@ TEST_CASE("dot and mermaid escape quotes in names") {
 )out");
 }
 
+// Regression: plan text that is not UTF-8 made the JSON writer throw, and
+// `planrun plan --format json` abort (found by tests/fuzz/plan_fuzz).
+TEST_CASE("json of a plan whose text is not UTF-8 replaces the bad bytes") {
+  Plan plan = MakePlan();
+  plan.version = V("1", 1);
+  plan.name = "latin1";
+  plan.description = "caf\xe9 \xd2\xdf";
+  plan.steps.push_back(StepBuilder("a").Up({"SELECT 'na\xefve'"}).Writes({"t"}).Build());
+  const std::string json = Format(plan, PlanFormat::kJson);
+  const std::string bad = "\xef\xbf\xbd";  // U+FFFD
+  CHECK(json.find("\"description\": \"caf" + bad + " " + bad + bad + "\",") != std::string::npos);
+  CHECK(json.find("\"SELECT 'na" + bad + "ve'\"") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace planrun
