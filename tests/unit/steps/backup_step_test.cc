@@ -105,9 +105,10 @@ TEST_CASE("backup to a directory writes COPY files, then metadata.json") {
   plan.name = "packages v2";
   Harness h;
   h.ctx.env.plan = &plan;
-  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "integer", "f", "t", "23"},
-                                                        {"f", "name", "text", "f", "f", "25"},
-                                                        {"f", "upper_name", "text", "t", "f", "25"}}));
+  h.db.On("pg_attribute a ON a.attrelid = c.rel",
+          Rows({{"f", "id", "integer", "f", "t", "23"},
+                {"f", "name", "text", "f", "f", "25"},
+                {"f", "upper_name", "text", "t", "f", "25"}}));
   h.db.copy_out_chunks = {"1\tab\n2\t", "\\N\n"};
   h.db.On("INSERT INTO", Rows({{"2", "999"}}));
   REQUIRE(step->Apply(h.ctx).ok());

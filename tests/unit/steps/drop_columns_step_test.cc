@@ -108,10 +108,11 @@ TEST_CASE("drop_columns Revert re-adds, refills by primary key and drops the bac
   h.db.On("ORDER BY ordinal", Rows({{"legacy", "text", "t", "'none'::text", "f"},
                                     {"flags", "integer", "f", std::nullopt, "f"},
                                     {"total", "integer", "f", "(likes * 2)", "t"}}));
-  h.db.On("pg_attribute a ON a.attrelid = c.rel", Rows({{"f", "id", "bigint", "f", "f", "20"},
-                                                        {"f", "legacy", "text", "f", "f", "25"},
-                                                        {"f", "flags", "integer", "f", "f", "23"},
-                                                        {"f", "total", "integer", "f", "f", "23"}}));
+  h.db.On("pg_attribute a ON a.attrelid = c.rel",
+          Rows({{"f", "id", "bigint", "f", "f", "20"},
+                {"f", "legacy", "text", "f", "f", "25"},
+                {"f", "flags", "integer", "f", "f", "23"},
+                {"f", "total", "integer", "f", "f", "23"}}));
   h.db.On("UPDATE", Affected(7));
   REQUIRE(step->Revert(h.ctx).ok());
   const std::vector<std::string>& sql = h.db.statements();

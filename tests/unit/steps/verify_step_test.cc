@@ -190,7 +190,8 @@ TEST_CASE("verify parse errors") {
   CHECK(error("- {name: a, expect: 1}\n") ==
         "plan.yaml:1:3: error: assertion in verify step needs 'sql'\n- {name: a, expect: 1}\n  ^");
   CHECK(error("- {name: a, sql: SELECT 1, expect: [1]}\n") ==
-        "plan.yaml:1:36: error: 'expect' must be a single value (text, a number, true, false) or null, got a list\n"
+        "plan.yaml:1:36: error: 'expect' must be a single value (text, a number, true, false) or "
+        "null, got a list\n"
         "- {name: a, sql: SELECT 1, expect: [1]}\n                                   ^");
   CHECK(error("- {name: a, sql: SELECT 1, expect_rows: -1}\n") ==
         "plan.yaml:1:41: error: 'expect_rows' must not be negative\n"
