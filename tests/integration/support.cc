@@ -118,8 +118,10 @@ std::string SchemaDump(const std::string& dbname, const std::vector<std::string>
 CommandResult Run(const std::vector<std::string>& argv,
                   const std::map<std::string, std::string>& env, const std::string& cwd) {
   int out_pipe[2], err_pipe[2];
-  REQUIRE(pipe(out_pipe) == 0);
-  REQUIRE(pipe(err_pipe) == 0);
+  // Close-on-exec: a child that another thread forks meanwhile (or a server
+  // the command starts) must not keep these pipes open.
+  REQUIRE(pipe2(out_pipe, O_CLOEXEC) == 0);
+  REQUIRE(pipe2(err_pipe, O_CLOEXEC) == 0);
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
