@@ -185,14 +185,16 @@ class LuaHook : public Hook {
     auto* a = static_cast<TransformArgs*>(lua_touserdata(L, 1));
     LuaHook* self = a->hook;
     self->SyncBatch(L);
+    const int names = self->PushNames(L, *a->in_names, *a->out_names);
     lua_rawgeti(L, LUA_REGISTRYINDEX, self->transform_ref_);
     const size_t n = std::min(a->in_names->size(), a->in->size());
     lua_createtable(L, 0, static_cast<int>(n));
     for (size_t i = 0; i < n; ++i) {
       const Value& v = (*a->in)[i];
       if (v.IsNull()) continue;
+      lua_rawgeti(L, names, static_cast<lua_Integer>(i + 1));
       PushValue(L, v);
-      lua_setfield(L, -2, (*a->in_names)[i].c_str());
+      lua_rawset(L, -3);
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, self->ctx_ref_);
     if (self->sb_->ProtectedCall(L, 2, 1) != LUA_OK) {
@@ -212,20 +214,46 @@ class LuaHook : public Hook {
       return 0;
     }
     *a->outcome = RowOutcome::kRow;
-    const std::vector<std::string>& names = *a->out_names;
-    a->out->resize(names.size());
+    const std::vector<std::string>& out_names = *a->out_names;
+    const size_t first_out = a->in_names->size() + 1;
+    a->out->resize(out_names.size());
     int present = 0;
-    for (size_t i = 0; i < names.size(); ++i) {
-      lua_pushlstring(L, names[i].data(), names[i].size());
+    for (size_t i = 0; i < out_names.size(); ++i) {
+      lua_rawgeti(L, names, static_cast<lua_Integer>(first_out + i));
       if (lua_rawget(L, result) != LUA_TNIL) ++present;
-      if (!ToValue(L, -1, names[i], &(*a->out)[i], &self->error_)) {
+      if (!ToValue(L, -1, out_names[i], &(*a->out)[i], &self->error_)) {
         self->error_ = "hook " + self->sb_->chunk_name() + ": " + self->error_;
         return 0;
       }
       lua_pop(L, 1);
     }
-    if (a->extra_keys) ExtraKeys(L, result, present, names, a->extra_keys);
+    if (a->extra_keys) ExtraKeys(L, result, present, out_names, a->extra_keys);
     return 0;
+  }
+
+  // Pushes a sequence of the `in` then the `out` names as Lua strings, kept
+  // in the registry while the names stay the same, so rows are filled and
+  // read with raw accesses instead of interning every name for every row.
+  // Returns its stack index.
+  int PushNames(lua_State* L, const std::vector<std::string>& in,
+                const std::vector<std::string>& out) {
+    if (names_ref_ == LUA_NOREF || in != names_in_ || out != names_out_) {
+      luaL_unref(L, LUA_REGISTRYINDEX, names_ref_);
+      names_ref_ = LUA_NOREF;
+      lua_createtable(L, static_cast<int>(in.size() + out.size()), 0);
+      lua_Integer k = 0;
+      for (const auto* names : {&in, &out}) {
+        for (const std::string& name : *names) {
+          lua_pushlstring(L, name.data(), name.size());
+          lua_rawseti(L, -2, ++k);
+        }
+      }
+      names_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+      names_in_ = in;
+      names_out_ = out;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, names_ref_);
+    return lua_gettop(L);
   }
 
   // The keys of the table at `idx` not in `names`, sorted; `present` of
@@ -269,6 +297,8 @@ class LuaHook : public Hook {
   int setup_ref_ = LUA_NOREF;
   int finish_ref_ = LUA_NOREF;
   int ctx_ref_ = LUA_NOREF;
+  int names_ref_ = LUA_NOREF;                      // see PushNames
+  std::vector<std::string> names_in_, names_out_;  // the names names_ref_ holds
   int64_t batch_ = 0;
   int64_t ctx_batch_ = 0;  // the value ctx.batch holds
   std::string error_;      // a failure found by a *Call function

@@ -1,12 +1,16 @@
-// Running a `copy` step (see copy_step.h). Per batch, on the target session:
+// Running a `copy` step (see copy_step.h). Batches are read by key
+// (keyset pagination) on a reader session, go through the hook (HookPool, one
+// Lua state per worker), and are written on the target session, each batch
+// in one transaction with its checkpoint:
 //
 //   BEGIN
-//   TRUNCATE <stage>; COPY <stage> FROM STDIN           -- the batch's output rows
-//   [INSERT INTO <prev> SELECT <target rows about to be updated>]   -- on_conflict: update
-//   WITH ins AS (INSERT INTO <target> SELECT FROM <stage> ... RETURNING <pk>)
-//     INSERT INTO <keys> SELECT <pk> FROM ins WHERE inserted   -- for rollback
+//   <the batch's rows into the target and their keys into <keys>>   -- copy_write.h
 //   <rejects>; <checkpoint>; <progress>
 //   COMMIT
+//
+// The three stages overlap: batch k+1 is read while batch k goes through the
+// hook and batch k-1 is written. Without a hook and within one database each
+// batch is one statement in the server (ServerBatch).
 #include <future>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +18,7 @@
 #include "report/reporter.h"
 #include "steps/backup_names.h"
 #include "steps/copy_spec.h"
+#include "steps/copy_write.h"
 #include "steps/data_run.h"
 #include "steps/hook_pool.h"
 #include "steps/table_info.h"
@@ -35,8 +40,7 @@ struct CopyRuntime {
   std::vector<size_t> key_pos;       // 0..n-1 into key_cols
   std::vector<std::string> in_names;
   std::vector<ColumnSpec> out_cols;
-  std::vector<std::string> pk;
-  std::string stage, keys, prev;
+  CopyTarget target;
   std::unique_ptr<HookPool> pool;
 };
 
@@ -84,8 +88,8 @@ Status ResolveColumns(const CopySpec& spec, StepContext& ctx, CopyRuntime* rt) {
     s.cls = ClassifyType(s.type_oid, &s.element);
     rt->out_cols.push_back(s);
   }
-  PLANRUN_RETURN_IF_ERROR(LoadPrimaryKey(*ctx.db, spec.to_table, &rt->pk));
-  if (rt->pk.empty()) {
+  PLANRUN_RETURN_IF_ERROR(LoadPrimaryKey(*ctx.db, spec.to_table, &rt->target.pk));
+  if (rt->target.pk.empty()) {
     return Status::Failed("copy target " + spec.to_table.Display() +
                           " has no primary key; copy needs one so rollback can remove exactly "
                           "the rows it inserted");
@@ -94,19 +98,22 @@ Status ResolveColumns(const CopySpec& spec, StepContext& ctx, CopyRuntime* rt) {
 }
 
 Status Setup(const CopySpec& spec, StepContext& ctx, CopyRuntime* rt) {
-  const std::string pk = QuoteIdentList(rt->pk);
+  CopyTarget& t = rt->target;
+  const std::string pk = QuoteIdentList(t.pk);
   std::string sql = "CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(ctx.env.names.backup) +
-                    "; CREATE TABLE IF NOT EXISTS " + rt->keys + " AS SELECT " + pk + " FROM " +
-                    spec.to_table.Quoted() + " WITH NO DATA; CREATE TEMP TABLE IF NOT EXISTS " +
-                    rt->stage + " AS SELECT " + QuoteIdentList(spec.to_columns) + " FROM " +
+                    "; CREATE TABLE IF NOT EXISTS " + t.keys + " AS SELECT " + pk + " FROM " +
                     spec.to_table.Quoted() + " WITH NO DATA;";
+  if (t.mode == CopyWriteMode::kStage) {
+    sql += "CREATE TEMP TABLE IF NOT EXISTS " + t.stage + " AS SELECT " +
+           QuoteIdentList(spec.to_columns) + " FROM " + spec.to_table.Quoted() + " WITH NO DATA;";
+  }
   PLANRUN_RETURN_IF_ERROR(ctx.db->Exec(sql));
   if (spec.on_conflict == OnConflict::kUpdate) {
     pg::Result r;
-    PLANRUN_RETURN_IF_ERROR(ctx.db->Query("SELECT to_regclass($1) IS NULL", {rt->prev}, &r));
+    PLANRUN_RETURN_IF_ERROR(ctx.db->Query("SELECT to_regclass($1) IS NULL", {t.prev}, &r));
     if (r.get(0, 0) == "t") {
-      PLANRUN_RETURN_IF_ERROR(ctx.db->Exec("CREATE TABLE " + rt->prev + " (LIKE " +
-                                           spec.to_table.Quoted() + "); ALTER TABLE " + rt->prev +
+      PLANRUN_RETURN_IF_ERROR(ctx.db->Exec("CREATE TABLE " + t.prev + " (LIKE " +
+                                           spec.to_table.Quoted() + "); ALTER TABLE " + t.prev +
                                            " ADD PRIMARY KEY (" + pk + ")"));
     }
   }
@@ -139,14 +146,22 @@ Status UndoRows(const CopySpec& spec, StepContext& ctx, const std::string& keys,
   return Status::OK();
 }
 
-/// A batch's rows turned into target rows.
-struct Processed {
-  std::string copy_text;  // COPY text of the rows to write
-  int64_t rows = 0;
-  int64_t skipped = 0;
-  std::vector<Reject> rejects;
-  std::vector<std::string> samples;  // JSON of the first output rows (dry run --sample)
-};
+// Appends one output row, and its primary key when the writes need it.
+void AppendOut(const CopyTarget& t, const std::vector<RawField>& out, Processed* p) {
+  AppendCopyRow(&p->copy_text, out);
+  ++p->rows;
+  if (t.mode != CopyWriteMode::kKnownKeys) return;
+  for (size_t j = 0; j < t.pk_out.size(); ++j) {
+    if (j > 0) p->keys_text.push_back('\t');
+    const RawField& f = out[t.pk_out[j]];
+    if (f) {
+      AppendCopyField(&p->keys_text, *f);
+    } else {
+      p->keys_text.append("\\N");
+    }
+  }
+  p->keys_text.push_back('\n');
+}
 
 Status Process(const CopySpec& spec, CopyRuntime& rt, int64_t batch,
                const std::vector<std::vector<RawField>>& rows, Processed* p) {
@@ -155,128 +170,63 @@ Status Process(const CopySpec& spec, CopyRuntime& rt, int64_t batch,
     std::vector<RawField> out(ncols);
     for (const auto& row : rows) {
       std::copy(row.begin(), row.begin() + ncols, out.begin());
-      AppendCopyRow(&p->copy_text, out);
-      ++p->rows;
+      AppendOut(rt.target, out, p);
     }
     return Status::OK();
   }
-  std::vector<std::vector<Value>> values(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    values[i].resize(rt.src_cols.size());
-    for (size_t c = 0; c < rt.src_cols.size(); ++c) {
-      PLANRUN_RETURN_IF_ERROR(DecodeField(rt.src_cols[c], rows[i][c], &values[i][c]));
+  // Each slice decodes, transforms and encodes its rows on its own thread
+  // into its own part; the parts are joined in row order.
+  std::vector<Processed> parts(rt.pool->Slices(rows.size()));
+  PLANRUN_RETURN_IF_ERROR(rt.pool->ForEachSlice(
+      batch, rows.size(),
+      [&](lua::Hook& hook, size_t slice, size_t begin, size_t end,
+          std::vector<std::string>* extra) -> Status {
+        Processed& part = parts[slice];
+        std::vector<Value> in(rt.src_cols.size()), result;
+        std::vector<RawField> out(ncols);
+        std::vector<std::string> keys;
+        lua::RowOutcome outcome;
+        std::string reason;
+        for (size_t i = begin; i < end; ++i) {
+          for (size_t c = 0; c < in.size(); ++c) {
+            PLANRUN_RETURN_IF_ERROR(DecodeField(rt.src_cols[c], rows[i][c], &in[c]));
+          }
+          keys.clear();
+          PLANRUN_RETURN_IF_ERROR(
+              hook.Transform(rt.in_names, in, spec.to_columns, &result, &outcome, &reason, &keys));
+          AddExtraKeys(keys, extra);
+          if (outcome == lua::RowOutcome::kSkip) {
+            ++part.skipped;
+            continue;
+          }
+          Status encoded;
+          if (outcome == lua::RowOutcome::kRow) {
+            for (size_t c = 0; c < ncols && encoded.ok(); ++c) {
+              encoded = EncodeField(rt.out_cols[c], result[c], &out[c]);
+            }
+          }
+          if (outcome == lua::RowOutcome::kReject || !encoded.ok()) {
+            std::vector<std::string> key;
+            PLANRUN_RETURN_IF_ERROR(KeyOf(rows[i], rt.key_idx, &key));
+            part.rejects.push_back({0, "", KeyJson(key), RowJson(rt.src_cols, in),
+                                    encoded.ok() ? reason : encoded.message(), ""});
+            continue;
+          }
+          AppendOut(rt.target, out, &part);
+          if (part.samples.size() < 3) part.samples.push_back(RowJson(rt.out_cols, result));
+        }
+        return Status::OK();
+      }));
+  for (Processed& part : parts) {
+    p->copy_text.append(part.copy_text);
+    p->keys_text.append(part.keys_text);
+    p->rows += part.rows;
+    p->skipped += part.skipped;
+    for (Reject& r : part.rejects) p->rejects.push_back(std::move(r));
+    for (std::string& s : part.samples) {
+      if (p->samples.size() < 3) p->samples.push_back(std::move(s));
     }
   }
-  std::vector<RowResult> results;
-  PLANRUN_RETURN_IF_ERROR(rt.pool->Run(batch, rt.in_names, values, spec.to_columns, &results));
-  std::vector<RawField> out(ncols);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    RowResult& r = results[i];
-    if (r.outcome == lua::RowOutcome::kSkip) {
-      ++p->skipped;
-      continue;
-    }
-    Status encoded;
-    if (r.outcome == lua::RowOutcome::kRow) {
-      for (size_t c = 0; c < ncols && encoded.ok(); ++c) {
-        encoded = EncodeField(rt.out_cols[c], r.out[c], &out[c]);
-      }
-    }
-    if (r.outcome == lua::RowOutcome::kReject || !encoded.ok()) {
-      std::vector<std::string> key;
-      PLANRUN_RETURN_IF_ERROR(KeyOf(rows[i], rt.key_idx, &key));
-      p->rejects.push_back({0, "", KeyJson(key), RowJson(rt.src_cols, values[i]),
-                            encoded.ok() ? r.reason : encoded.message(), ""});
-      continue;
-    }
-    AppendCopyRow(&p->copy_text, out);
-    if (p->samples.size() < 3) p->samples.push_back(RowJson(rt.out_cols, r.out));
-    ++p->rows;
-  }
-  return Status::OK();
-}
-
-std::string ConflictClause(const CopySpec& spec) {
-  if (spec.on_conflict == OnConflict::kSkip) return " ON CONFLICT DO NOTHING";
-  if (spec.on_conflict != OnConflict::kUpdate) return "";
-  std::vector<std::string> sets;
-  for (const auto& c : spec.to_columns) {
-    sets.push_back(QuoteIdent(c) + " = EXCLUDED." + QuoteIdent(c));
-  }
-  return " ON CONFLICT (" + QuoteIdentList(spec.conflict_key) + ") DO UPDATE SET " +
-         Join(sets, ", ");
-}
-
-// Writes processed rows into the target; returns how many it wrote.
-Status Write(const CopySpec& spec, StepContext& ctx, CopyRuntime& rt, const Processed& p,
-             int64_t* written) {
-  *written = 0;
-  if (p.rows == 0) return Status::OK();
-  const std::string cols = QuoteIdentList(spec.to_columns);
-  PLANRUN_RETURN_IF_ERROR(ctx.db->Exec("TRUNCATE " + rt.stage));
-  bool sent = false;
-  PLANRUN_RETURN_IF_ERROR(ctx.db->CopyIn("COPY " + rt.stage + " (" + cols + ") FROM STDIN",
-                                         [&](std::string* chunk, bool* done) {
-                                           if (!sent) chunk->append(p.copy_text);
-                                           sent = true;
-                                           *done = true;
-                                           return Status::OK();
-                                         }));
-  const std::string conflict = ConflictClause(spec);
-  if (spec.on_conflict == OnConflict::kUpdate) {
-    PLANRUN_RETURN_IF_ERROR(ctx.db->Exec(
-        "INSERT INTO " + rt.prev + " SELECT t.* FROM " + spec.to_table.Quoted() + " AS t WHERE (" +
-        Qualified(spec.conflict_key, "t") + ") IN (SELECT " + QuoteIdentList(spec.conflict_key) +
-        " FROM " + rt.stage + ") ON CONFLICT DO NOTHING"));
-  }
-  const std::string pk = QuoteIdentList(rt.pk);
-  pg::Result r;
-  PLANRUN_RETURN_IF_ERROR(ctx.db->Exec(
-      "WITH ins AS (INSERT INTO " + spec.to_table.Quoted() + " (" + cols + ") SELECT " + cols +
-          " FROM " + rt.stage + conflict + " RETURNING " + pk +
-          ", (xmax = 0) AS planrun_inserted), kept AS (INSERT INTO " + rt.keys + " SELECT " + pk +
-          " FROM ins WHERE planrun_inserted) SELECT count(*) FROM ins",
-      &r));
-  *written = std::stoll(r.get(0, 0, "0"));
-  return Status::OK();
-}
-
-// No hook, one database: the whole batch runs in the server as one
-// statement (the source rows never leave it). Returns the rows read and
-// written and the last key.
-Status ServerBatch(const CopySpec& spec, StepContext& ctx, CopyRuntime& rt,
-                   const std::string& after, int64_t* read, int64_t* written,
-                   std::vector<std::string>* last) {
-  const std::string cols = QuoteIdentList(spec.to_columns);
-  const std::string pk = QuoteIdentList(rt.pk);
-  std::vector<std::string> keys;
-  for (size_t i = 0; i < spec.key.size(); ++i) {
-    keys.push_back(QuoteIdent("planrun_key_" + std::to_string(i + 1)));
-  }
-  // Qualified, so ORDER BY sorts the key values, not their ::text output.
-  std::vector<std::string> desc;
-  for (const auto& k : keys) desc.push_back("src." + k + " DESC");
-  std::string sql = "WITH src AS (" + CopySourceSql(spec, after, spec.settings.batch_size) + ")";
-  if (spec.on_conflict == OnConflict::kUpdate) {
-    // Same snapshot as the insert below: these are the rows as they were.
-    sql += ", saved AS (INSERT INTO " + rt.prev + " SELECT t.* FROM " + spec.to_table.Quoted() +
-           " AS t WHERE (" + Qualified(spec.conflict_key, "t") + ") IN (SELECT " +
-           QuoteIdentList(spec.conflict_key) + " FROM src) ON CONFLICT DO NOTHING)";
-  }
-  sql += ", ins AS (INSERT INTO " + spec.to_table.Quoted() + " (" + cols + ") SELECT " + cols +
-         " FROM src" + ConflictClause(spec) + " RETURNING " + pk +
-         ", (xmax = 0) AS planrun_inserted), kept AS (INSERT INTO " + rt.keys + " SELECT " + pk +
-         " FROM ins WHERE planrun_inserted) SELECT (SELECT count(*) FROM src), (SELECT count(*) "
-         "FROM ins)";
-  for (const auto& k : keys) {
-    sql += ", (SELECT " + k + "::text FROM src ORDER BY " + Join(desc, ", ") + " LIMIT 1)";
-  }
-  pg::Result r;
-  PLANRUN_RETURN_IF_ERROR(ctx.db->Exec(sql, &r));
-  *read = std::stoll(r.get(0, 0, "0"));
-  *written = std::stoll(r.get(0, 1, "0"));
-  last->clear();
-  for (size_t i = 0; i < keys.size(); ++i) last->push_back(r.get(0, 2 + i));
   return Status::OK();
 }
 
@@ -323,7 +273,7 @@ Status RetryRejects(const CopySpec& spec, DataRun& run, CopyRuntime& rt) {
     PLANRUN_RETURN_IF_ERROR(Process(spec, rt, run.checkpoint().batches + 1, rows, &p));
     PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
       int64_t written = 0;
-      PLANRUN_RETURN_IF_ERROR(Write(spec, run.ctx(), rt, p, &written));
+      PLANRUN_RETURN_IF_ERROR(WriteBatch(spec, *run.ctx().db, rt.target, p, &written));
       PLANRUN_RETURN_IF_ERROR(run.store().ResolveRejects(ids));
       run.checkpoint().rows_rejected -= static_cast<int64_t>(ids.size());
       return run.CommitBatch(std::nullopt, 0, written, p.skipped, p.rejects);
@@ -345,10 +295,12 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
     rt.source = rt.own_source.get();
   }
   PLANRUN_RETURN_IF_ERROR(ResolveColumns(spec, ctx, &rt));
-  rt.stage = QuoteIdent(
+  CopyTarget& target = rt.target;
+  target.stage = QuoteIdent(
       ShortIdentifier("planrun_stage_v" + ctx.env.plan->version.text + "_" + ctx.env.decl->id));
-  rt.keys = CopyKeysTable(spec, ctx.env);
-  rt.prev = CopyPrevTable(spec, ctx.env);
+  target.keys = CopyKeysTable(spec, ctx.env);
+  target.prev = CopyPrevTable(spec, ctx.env);
+  PLANRUN_RETURN_IF_ERROR(ResolveCopyTarget(spec, *ctx.db, &target));
   if (spec.hook.present) {
     lua::HookContext hc{ctx.env.decl->id, ctx.env.plan->version.text, ctx.env.plan->name,
                         ctx.env.plan->params, ctx.out};
@@ -365,8 +317,9 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
   if (restart) {
     int64_t removed = 0;
     PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
-      PLANRUN_RETURN_IF_ERROR(UndoRows(spec, ctx, rt.keys, rt.prev, &removed));
-      PLANRUN_RETURN_IF_ERROR(ctx.db->Exec("DROP TABLE IF EXISTS " + rt.keys + ", " + rt.prev));
+      PLANRUN_RETURN_IF_ERROR(UndoRows(spec, ctx, target.keys, target.prev, &removed));
+      PLANRUN_RETURN_IF_ERROR(
+          ctx.db->Exec("DROP TABLE IF EXISTS " + target.keys + ", " + target.prev));
       return run.ResetForRestart();
     }));
     ctx.out->Info("copy " + ctx.env.decl->id + ": restarting; removed the " +
@@ -382,9 +335,8 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
       int64_t read = 0, written = 0;
       std::vector<std::string> last;
       PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
-        PLANRUN_RETURN_IF_ERROR(
-            ServerBatch(spec, ctx, rt, KeyAfter(rt.key_cols, rt.key_pos, run.checkpoint().last_key),
-                        &read, &written, &last));
+        PLANRUN_RETURN_IF_ERROR(ServerBatch(spec, *ctx.db, target, rt.key_cols,
+                                            run.checkpoint().last_key, &read, &written, &last));
         if (read == 0) return Status::OK();
         return run.CommitBatch(last, read, written, read - written, {});
       }));
@@ -393,14 +345,17 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
     }
     return run.Finish();
   }
-  // Read the next batch (on its own session) while this one is transformed
-  // and written; the next batch starts after this batch's last key.
+  // Three stages overlap: the next batch is read (on its own session) while
+  // this one goes through the hook and the previous one is written and
+  // committed with its checkpoint (on the target session, in one
+  // transaction). At most one batch waits in each stage, so memory is flat.
   std::unique_ptr<pg::Session> reader_session;
   pg::Session* reader = rt.source;
   if (rt.source == ctx.db && !ctx.dry_run && ctx.data) {
     PLANRUN_RETURN_IF_ERROR(ctx.data->open("", &reader_session));
     reader = reader_session.get();
   }
+  const bool overlap = reader != ctx.db;
   auto read_after = [&](const std::optional<std::vector<std::string>>& key,
                         std::vector<std::vector<RawField>>* rows) {
     return ReadRows(
@@ -408,27 +363,48 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
         CopySourceSql(spec, KeyAfter(rt.key_cols, rt.key_pos, key), spec.settings.batch_size),
         rows);
   };
+  int64_t batch = run.checkpoint().batches;
+  Processed writing;
+  std::future<Status> write_done;
+  auto write = [&](std::vector<std::string> last, int64_t read) {
+    return run.InTransaction([&]() -> Status {
+      int64_t written = 0;
+      PLANRUN_RETURN_IF_ERROR(WriteBatch(spec, *ctx.db, target, writing, &written));
+      return run.CommitBatch(last, read, written, writing.skipped + (writing.rows - written),
+                             writing.rejects);
+    });
+  };
+  auto after_write = [&](Status st) -> Status {
+    PLANRUN_RETURN_IF_ERROR(st);
+    PLANRUN_RETURN_IF_ERROR(run.CheckRejectLimit(false));
+    run.Progress(total);
+    return Status::OK();
+  };
+  auto wait_write = [&]() -> Status {
+    return write_done.valid() ? after_write(write_done.get()) : Status::OK();
+  };
   std::vector<std::vector<RawField>> rows, next_rows;
   PLANRUN_RETURN_IF_ERROR(read_after(run.checkpoint().last_key, &rows));
   while (!rows.empty()) {
     std::vector<std::string> last;
     PLANRUN_RETURN_IF_ERROR(KeyOf(rows.back(), rt.key_idx, &last));
-    const bool full = static_cast<int64_t>(rows.size()) >= spec.settings.batch_size;
+    const int64_t read = static_cast<int64_t>(rows.size());
+    const bool full = read >= spec.settings.batch_size;
     std::future<Status> next;
-    if (full && reader != ctx.db) {
+    if (full && overlap) {
       next_rows.clear();
       next = std::async(std::launch::async, [&, last] { return read_after(last, &next_rows); });
     }
     Processed p;
-    PLANRUN_RETURN_IF_ERROR(Process(spec, rt, run.checkpoint().batches + 1, rows, &p));
-    PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
-      int64_t written = 0;
-      PLANRUN_RETURN_IF_ERROR(Write(spec, ctx, rt, p, &written));
-      return run.CommitBatch(last, static_cast<int64_t>(rows.size()), written,
-                             p.skipped + (p.rows - written), p.rejects);
-    }));
-    PLANRUN_RETURN_IF_ERROR(run.CheckRejectLimit(false));
-    run.Progress(total);
+    const Status processed = Process(spec, rt, ++batch, rows, &p);
+    PLANRUN_RETURN_IF_ERROR(wait_write());
+    PLANRUN_RETURN_IF_ERROR(processed);
+    writing = std::move(p);
+    if (overlap) {
+      write_done = std::async(std::launch::async, write, last, read);
+    } else {
+      PLANRUN_RETURN_IF_ERROR(after_write(write(last, read)));
+    }
     if (!full) break;
     if (next.valid()) {
       PLANRUN_RETURN_IF_ERROR(next.get());
@@ -438,6 +414,7 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
       PLANRUN_RETURN_IF_ERROR(read_after(last, &rows));
     }
   }
+  PLANRUN_RETURN_IF_ERROR(wait_write());
   if (rt.pool) {
     PLANRUN_RETURN_IF_ERROR(rt.pool->Finish());
     WarnIgnoredKeys(*rt.pool, ctx, "copy", "to.columns");

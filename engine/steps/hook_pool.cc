@@ -22,31 +22,26 @@ Status HookPool::Start(const HookSpec& spec, const lua::HookContext& context, in
   return Status::OK();
 }
 
-Status HookPool::Run(int64_t batch, const std::vector<std::string>& in_names,
-                     const std::vector<std::vector<Value>>& rows,
-                     const std::vector<std::string>& out_names, std::vector<RowResult>* results) {
-  results->assign(rows.size(), RowResult());
+void AddExtraKeys(const std::vector<std::string>& keys, std::vector<std::string>* extra) {
+  for (const std::string& k : keys) {
+    if (std::find(extra->begin(), extra->end(), k) == extra->end()) extra->push_back(k);
+  }
+}
+
+size_t HookPool::Slices(size_t rows) const {
   // Small batches are not worth a thread: at least 256 rows per slice.
-  const size_t slices = std::max<size_t>(1, std::min(hooks_.size(), (rows.size() + 255) / 256));
-  const size_t per = (rows.size() + slices - 1) / slices;
+  return std::max<size_t>(1, std::min(hooks_.size(), (rows + 255) / 256));
+}
+
+Status HookPool::ForEachSlice(int64_t batch, size_t rows, const SliceFn& fn) {
+  const size_t slices = Slices(rows);
+  const size_t per = (rows + slices - 1) / slices;
   std::vector<Status> errors(slices);
-  std::vector<std::set<std::string>> extra(slices);
+  std::vector<std::vector<std::string>> extra(slices);
   auto work = [&](size_t s) {
     lua::Hook& hook = *hooks_[s];
     hook.SetBatch(batch);
-    const size_t end = std::min(rows.size(), (s + 1) * per);
-    std::vector<std::string> keys;
-    for (size_t i = s * per; i < end; ++i) {
-      RowResult& r = (*results)[i];
-      keys.clear();
-      Status st =
-          hook.Transform(in_names, rows[i], out_names, &r.out, &r.outcome, &r.reason, &keys);
-      if (!st.ok()) {
-        errors[s] = st;
-        return;
-      }
-      extra[s].insert(keys.begin(), keys.end());
-    }
+    errors[s] = fn(hook, s, std::min(rows, s * per), std::min(rows, (s + 1) * per), &extra[s]);
   };
   std::vector<std::thread> threads;
   for (size_t s = 1; s < slices; ++s) threads.emplace_back(work, s);
@@ -55,6 +50,25 @@ Status HookPool::Run(int64_t batch, const std::vector<std::string>& in_names,
   for (const Status& st : errors) PLANRUN_RETURN_IF_ERROR(st);
   for (const auto& keys : extra) ignored_keys_.insert(keys.begin(), keys.end());
   return Status::OK();
+}
+
+Status HookPool::Run(int64_t batch, const std::vector<std::string>& in_names,
+                     const std::vector<std::vector<Value>>& rows,
+                     const std::vector<std::string>& out_names, std::vector<RowResult>* results) {
+  results->assign(rows.size(), RowResult());
+  return ForEachSlice(batch, rows.size(),
+                      [&](lua::Hook& hook, size_t, size_t begin, size_t end,
+                          std::vector<std::string>* extra) -> Status {
+                        std::vector<std::string> keys;
+                        for (size_t i = begin; i < end; ++i) {
+                          RowResult& r = (*results)[i];
+                          keys.clear();
+                          PLANRUN_RETURN_IF_ERROR(hook.Transform(
+                              in_names, rows[i], out_names, &r.out, &r.outcome, &r.reason, &keys));
+                          AddExtraKeys(keys, extra);
+                        }
+                        return Status::OK();
+                      });
 }
 
 void WarnIgnoredKeys(const HookPool& pool, StepContext& ctx, const std::string& verb,

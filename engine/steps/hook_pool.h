@@ -5,6 +5,7 @@
 // itself: one caller at a time.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -36,6 +37,20 @@ class HookPool {
              const std::vector<std::vector<Value>>& rows, const std::vector<std::string>& out_names,
              std::vector<RowResult>* results);
 
+  /// How many slices ForEachSlice cuts `rows` rows into (one per state, at
+  /// least 256 rows each).
+  size_t Slices(size_t rows) const;
+
+  /// The work of one slice: rows [begin, end) through `hook`; keys the hook
+  /// returned that are not output columns go into *extra_keys.
+  using SliceFn = std::function<Status(lua::Hook& hook, size_t slice, size_t begin, size_t end,
+                                       std::vector<std::string>* extra_keys)>;
+
+  /// Runs `fn` over the Slices(rows) contiguous slices of `rows` rows, each
+  /// on its own thread with its own state (ctx.batch = `batch`), and returns
+  /// the first error. `fn` may run concurrently for different slices.
+  Status ForEachSlice(int64_t batch, size_t rows, const SliceFn& fn);
+
   /// Runs finish(ctx) in each state.
   Status Finish();
 
@@ -48,6 +63,9 @@ class HookPool {
   std::vector<std::unique_ptr<lua::Hook>> hooks_;
   std::set<std::string> ignored_keys_;
 };
+
+/// Appends the `keys` not yet in *extra (for a SliceFn's extra keys).
+void AddExtraKeys(const std::vector<std::string>& keys, std::vector<std::string>* extra);
 
 /// Warns once about keys the step's hook returned that no column takes.
 void WarnIgnoredKeys(const HookPool& pool, StepContext& ctx, const std::string& verb,

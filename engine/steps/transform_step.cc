@@ -141,9 +141,10 @@ class TransformRunner {
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Query("SELECT to_regclass($1) IS NULL", {prev_}, &r));
     std::string sql = "CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(ctx_.env.names.backup) + ";";
     if (r.get(0, 0) == "t") {
+      // No key index: a key reaches prev once, in the batch that commits
+      // the checkpoint past it (a restart drops prev first).
       sql += "CREATE TABLE " + prev_ + " AS SELECT " + keys_and_set + " FROM " +
-             spec_.table.Quoted() + " WITH NO DATA; ALTER TABLE " + prev_ + " ADD PRIMARY KEY (" +
-             QuoteIdentList(spec_.key) + ");";
+             spec_.table.Quoted() + " WITH NO DATA;";
     }
     if (spec_.hook.present) {
       sql += "CREATE TEMP TABLE IF NOT EXISTS " + stage_ + " AS SELECT " + keys_and_set + " FROM " +
@@ -273,12 +274,32 @@ class TransformRunner {
           sent = *done = true;
           return Status::OK();
         }));
-    return ctx_.db->Exec("INSERT INTO " + prev_ + " SELECT " + Prefixed(spec_.key, "t") + ", " +
-                         Prefixed(spec_.set, "t") + " FROM " + spec_.table.Quoted() +
-                         " AS t JOIN " + stage_ + " AS s ON " + Match(spec_.key, "t", "s") +
-                         " ON CONFLICT DO NOTHING; UPDATE " + spec_.table.Quoted() + " AS t SET (" +
-                         QuoteIdentList(spec_.set) + ") = ROW(" + Prefixed(spec_.set, "s") +
-                         ") FROM " + stage_ + " AS s WHERE " + Match(spec_.key, "t", "s"));
+    // One statement: `o` is the row before the update (the batch holds its
+    // lock), saved into prev. The key range lets both scans of the table use
+    // its key index from the batch's first key, not from the table's start.
+    std::vector<std::string> first, last;
+    PLANRUN_RETURN_IF_ERROR(KeyOf(rows.front(), key_idx_, &first));
+    PLANRUN_RETURN_IF_ERROR(KeyOf(rows.back(), key_idx_, &last));
+    return ctx_.db->Exec(
+        "WITH upd AS (UPDATE " + spec_.table.Quoted() + " AS t SET (" + QuoteIdentList(spec_.set) +
+        ") = ROW(" + Prefixed(spec_.set, "s") + ") FROM " + stage_ + " AS s JOIN " +
+        spec_.table.Quoted() + " AS o ON " + Match(spec_.key, "o", "s") + " AND " +
+        KeyRange("o", first, last) + " WHERE " + Match(spec_.key, "t", "s") + " AND " +
+        KeyRange("t", first, last) + " RETURNING " + Prefixed(spec_.key, "o") + ", " +
+        Prefixed(spec_.set, "o") + ") INSERT INTO " + prev_ + " SELECT * FROM upd");
+  }
+
+  // "(a.k1, a.k2) >= (first) AND (a.k1, a.k2) <= (last)", typed literals.
+  std::string KeyRange(const std::string& alias, const std::vector<std::string>& first,
+                       const std::vector<std::string>& last) const {
+    std::vector<std::string> lo, hi;
+    for (size_t i = 0; i < key_idx_.size(); ++i) {
+      const std::string type = "::" + cols_[key_idx_[i]].type_name;
+      lo.push_back(QuoteLiteral(first[i]) + type);
+      hi.push_back(QuoteLiteral(last[i]) + type);
+    }
+    const std::string keys = "(" + Prefixed(spec_.key, alias) + ")";
+    return keys + " >= (" + Join(lo, ", ") + ") AND " + keys + " <= (" + Join(hi, ", ") + ")";
   }
 
   // --retry-rejects: the rejected rows again, through the current hook.
@@ -324,8 +345,7 @@ class TransformRunner {
         "DROP TABLE IF EXISTS pg_temp." + batch + "; CREATE TEMP TABLE " + batch + " AS " +
         BatchSql(spec_, after, spec_.settings.batch_size) + "; INSERT INTO " + prev_ + " SELECT " +
         Prefixed(spec_.key, "t") + ", " + Prefixed(spec_.set, "t") + " FROM " +
-        spec_.table.Quoted() + " AS t JOIN " + batch + " AS b ON " + Match(spec_.key, "t", "b") +
-        " ON CONFLICT DO NOTHING"));
+        spec_.table.Quoted() + " AS t JOIN " + batch + " AS b ON " + Match(spec_.key, "t", "b")));
     pg::Result u;
     // No FROM: the set expressions see only the table's own columns, so
     // they may name them unqualified.

@@ -138,6 +138,27 @@ TEST_CASE("nil skips the row, error() rejects it with the message") {
   CHECK(Reason("assert(false, 'asserted')") == "t.lua:2: asserted");
 }
 
+TEST_CASE("One state serves calls whose input and output names change") {
+  auto hook = MustLoad(R"(
+function transform(row, ctx)
+  local keys = {}
+  for k in pairs(row) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return {seen = table.concat(keys, ","), a = row.a, b = row.b}
+end)");
+  RowRun first = RunRow(*hook, {"a", "b"}, {Value::Int(1), Value::Int(2)}, {"seen", "a"});
+  REQUIRE(first.status.ok());
+  CHECK(first.out == std::vector<Value>{Value::String("a,b"), Value::Int(1)});
+  CHECK(first.extra == std::vector<std::string>{"b"});
+  RowRun renamed = RunRow(*hook, {"b", "c"}, {Value::Int(3), Value::Int(4)}, {"b", "seen"});
+  REQUIRE(renamed.status.ok());
+  CHECK(renamed.out == std::vector<Value>{Value::Int(3), Value::String("b,c")});
+  CHECK(renamed.extra.empty());
+  RowRun again = RunRow(*hook, {"a", "b"}, {Value::Int(5), Value::Null()}, {"seen", "a"});
+  REQUIRE(again.status.ok());
+  CHECK(again.out == std::vector<Value>{Value::String("a"), Value::Int(5)});
+}
+
 TEST_CASE("A transform returning neither a table nor nil fails the step") {
   CHECK(Failure("return 'x'") == "hook t.lua: transform must return a table or nil, got a string");
   CHECK(Failure("return 5") == "hook t.lua: transform must return a table or nil, got a number");

@@ -1,0 +1,246 @@
+#include "steps/copy_write.h"
+
+#include "util/sql.h"
+#include "util/strings.h"
+
+namespace planrun {
+
+namespace {
+
+std::string Qualified(const std::vector<std::string>& cols, const std::string& alias) {
+  std::vector<std::string> out;
+  for (const auto& c : cols) out.push_back(alias + "." + QuoteIdent(c));
+  return Join(out, ", ");
+}
+
+std::string ConflictClause(const CopySpec& spec) {
+  if (spec.on_conflict == OnConflict::kSkip) return " ON CONFLICT DO NOTHING";
+  if (spec.on_conflict != OnConflict::kUpdate) return "";
+  std::vector<std::string> sets;
+  for (const auto& c : spec.to_columns) {
+    sets.push_back(QuoteIdent(c) + " = EXCLUDED." + QuoteIdent(c));
+  }
+  return " ON CONFLICT (" + QuoteIdentList(spec.conflict_key) + ") DO UPDATE SET " +
+         Join(sets, ", ");
+}
+
+// Sends `text` as the whole input of `copy_sql`.
+Status SendCopy(pg::Session& db, const std::string& copy_sql, const std::string& text,
+                int64_t* rows) {
+  bool sent = false;
+  return db.CopyIn(
+      copy_sql,
+      [&](std::string* chunk, bool* done) {
+        if (!sent) chunk->append(text);
+        sent = *done = true;
+        return Status::OK();
+      },
+      rows);
+}
+
+// Upserts, and targets whose keys copy cannot know in advance: stage the
+// rows, then INSERT ... SELECT ... RETURNING the keys it inserted.
+Status StageWrite(const CopySpec& spec, pg::Session& db, const CopyTarget& t, const Processed& p,
+                  int64_t* written) {
+  const std::string cols = QuoteIdentList(spec.to_columns);
+  PLANRUN_RETURN_IF_ERROR(db.Exec("TRUNCATE " + t.stage));
+  PLANRUN_RETURN_IF_ERROR(
+      SendCopy(db, "COPY " + t.stage + " (" + cols + ") FROM STDIN", p.copy_text, nullptr));
+  if (spec.on_conflict == OnConflict::kUpdate) {
+    PLANRUN_RETURN_IF_ERROR(db.Exec(
+        "INSERT INTO " + t.prev + " SELECT t.* FROM " + spec.to_table.Quoted() + " AS t WHERE (" +
+        Qualified(spec.conflict_key, "t") + ") IN (SELECT " + QuoteIdentList(spec.conflict_key) +
+        " FROM " + t.stage + ") ON CONFLICT DO NOTHING"));
+  }
+  const std::string pk = QuoteIdentList(t.pk);
+  pg::Result r;
+  PLANRUN_RETURN_IF_ERROR(
+      db.Exec("WITH ins AS (INSERT INTO " + spec.to_table.Quoted() + " (" + cols + ") SELECT " +
+                  cols + " FROM " + t.stage + ConflictClause(spec) + " RETURNING " + pk +
+                  ", (xmax = 0) AS planrun_inserted), kept AS (INSERT INTO " + t.keys + " SELECT " +
+                  pk + " FROM ins WHERE planrun_inserted) SELECT count(*) FROM ins",
+              &r));
+  *written = std::stoll(r.get(0, 0, "0"));
+  return Status::OK();
+}
+
+// kSequence: reserves one key per row, then sends "<key>\t<row>" lines.
+Status SequenceWrite(const CopySpec& spec, pg::Session& db, const CopyTarget& t, const Processed& p,
+                     int64_t* written) {
+  std::string keys;
+  PLANRUN_RETURN_IF_ERROR(db.CopyOut("COPY (SELECT nextval(" + QuoteLiteral(t.sequence) +
+                                         "::regclass) FROM generate_series(1, " +
+                                         std::to_string(p.rows) + ")) TO STDOUT",
+                                     [&](std::string_view chunk) {
+                                       keys.append(chunk);
+                                       return Status::OK();
+                                     }));
+  std::string text;
+  text.reserve(p.copy_text.size() + keys.size());
+  size_t k = 0, r = 0;
+  int64_t n = 0;
+  while (r < p.copy_text.size()) {
+    const size_t k_end = keys.find('\n', k);
+    const size_t r_end = p.copy_text.find('\n', r);
+    if (k_end == std::string::npos || r_end == std::string::npos) break;
+    text.append(keys, k, k_end - k).push_back('\t');
+    text.append(p.copy_text, r, r_end + 1 - r);
+    k = k_end + 1;
+    r = r_end + 1;
+    ++n;
+  }
+  if (n != p.rows || k != keys.size()) {
+    return Status::Internal("copy reserved " + std::to_string(k) + " bytes of keys for " +
+                            std::to_string(p.rows) + " rows and could not pair them");
+  }
+  PLANRUN_RETURN_IF_ERROR(SendCopy(db,
+                                   "COPY " + spec.to_table.Quoted() + " (" + QuoteIdentList(t.pk) +
+                                       ", " + QuoteIdentList(spec.to_columns) + ") FROM STDIN",
+                                   text, written));
+  return SendCopy(db, "COPY " + t.keys + " FROM STDIN", keys, nullptr);
+}
+
+}  // namespace
+
+Status ResolveCopyTarget(const CopySpec& spec, pg::Session& db, CopyTarget* t) {
+  t->mode = CopyWriteMode::kStage;
+  if (spec.on_conflict != OnConflict::kError) return Status::OK();
+  // Only a plain table without BEFORE INSERT row triggers or INSERT rules
+  // takes COPY exactly as it would take INSERT.
+  pg::Result r;
+  PLANRUN_RETURN_IF_ERROR(db.Query(
+      "SELECT c.relkind = 'r' AND NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = c.oid "
+      "AND NOT g.tgisinternal AND g.tgtype & 7 = 7) AND NOT EXISTS (SELECT FROM pg_rewrite w "
+      "WHERE w.ev_class = c.oid AND w.ev_type = '3') FROM pg_class c WHERE c.oid = $1::regclass",
+      {spec.to_table.Quoted()}, &r));
+  if (r.get(0, 0) != "t") return Status::OK();
+  t->pk_out.clear();
+  for (const std::string& k : t->pk) {
+    for (size_t i = 0; i < spec.to_columns.size(); ++i) {
+      if (spec.to_columns[i] == k) t->pk_out.push_back(i);
+    }
+  }
+  if (t->pk_out.size() == t->pk.size()) {
+    t->mode = CopyWriteMode::kKnownKeys;
+    return Status::OK();
+  }
+  if (t->pk.size() != 1 || !t->pk_out.empty()) return Status::OK();
+  // The key's default must be nextval of its own sequence (serial, identity).
+  PLANRUN_RETURN_IF_ERROR(
+      db.Query("SELECT s.seq, a.attidentity <> '' OR pg_get_expr(d.adbin, d.adrelid) = "
+               "format('nextval(%L::regclass)', s.seq::regclass) FROM pg_attribute a "
+               "CROSS JOIN LATERAL (SELECT pg_get_serial_sequence($1, $2) AS seq) s "
+               "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+               "WHERE a.attrelid = $1::regclass AND a.attname = $2 AND s.seq IS NOT NULL",
+               {spec.to_table.Quoted(), t->pk[0]}, &r));
+  if (r.rows.empty() || r.get(0, 1) != "t") return Status::OK();
+  t->sequence = r.get(0, 0);
+  t->mode = CopyWriteMode::kSequence;
+  return Status::OK();
+}
+
+Status WriteBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& t, const Processed& p,
+                  int64_t* written) {
+  *written = 0;
+  if (p.rows == 0) return Status::OK();
+  switch (t.mode) {
+    case CopyWriteMode::kStage:
+      return StageWrite(spec, db, t, p, written);
+    case CopyWriteMode::kSequence:
+      return SequenceWrite(spec, db, t, p, written);
+    case CopyWriteMode::kKnownKeys:
+      break;
+  }
+  PLANRUN_RETURN_IF_ERROR(SendCopy(
+      db,
+      "COPY " + spec.to_table.Quoted() + " (" + QuoteIdentList(spec.to_columns) + ") FROM STDIN",
+      p.copy_text, written));
+  return SendCopy(db, "COPY " + t.keys + " FROM STDIN", p.keys_text, nullptr);
+}
+
+namespace {
+
+// Key types whose max() orders as ORDER BY does (btree default, same collation).
+bool HasMatchingMax(uint32_t oid) {
+  switch (oid) {
+    case 20:
+    case 21:
+    case 23:
+    case 25:
+    case 1043:
+    case 1082:
+    case 1114:
+    case 1184:
+    case 1700:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Status ServerBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
+                   const std::vector<ColumnSpec>& key_cols,
+                   const std::optional<std::vector<std::string>>& after_key, int64_t* read,
+                   int64_t* written, std::vector<std::string>* last) {
+  std::vector<size_t> key_pos;
+  for (size_t i = 0; i < key_cols.size(); ++i) key_pos.push_back(i);
+  const std::string after = KeyAfter(key_cols, key_pos, after_key);
+  const std::string cols = QuoteIdentList(spec.to_columns);
+  const std::string pk = QuoteIdentList(t.pk);
+  const std::string batch = CopySourceSql(spec, after, spec.settings.batch_size);
+  last->clear();
+  pg::Result r;
+  if (spec.on_conflict == OnConflict::kError && spec.from_query.empty() && key_cols.size() == 1 &&
+      HasMatchingMax(key_cols[0].type_oid)) {
+    // The batch's bounds first (the key index alone), then one INSERT over
+    // the key range: no CTE materialized and scanned again.
+    const std::string k = QuoteIdent("planrun_key_1");
+    PLANRUN_RETURN_IF_ERROR(
+        db.Exec("SELECT count(*), max(" + k + ")::text FROM (" + batch + ") AS b", &r));
+    *read = std::stoll(r.get(0, 0, "0"));
+    *written = 0;
+    if (*read == 0) return Status::OK();
+    last->push_back(r.get(0, 1));
+    const std::string upto = QuoteIdent(key_cols[0].name) + " <= " + QuoteLiteral(last->back()) +
+                             "::" + key_cols[0].type_name;
+    PLANRUN_RETURN_IF_ERROR(db.Exec(
+        "WITH ins AS (INSERT INTO " + spec.to_table.Quoted() + " (" + cols + ") SELECT " + cols +
+            " FROM (" + CopySourceSql(spec, after + " AND " + upto, 0) + ") AS src RETURNING " +
+            pk + ") INSERT INTO " + t.keys + " SELECT " + pk + " FROM ins",
+        &r));
+    *written = r.affected;
+    // Rows committed into the range after the count are copied too.
+    *read = std::max(*read, *written);
+    return Status::OK();
+  }
+  std::vector<std::string> keys, desc;
+  for (size_t i = 0; i < key_cols.size(); ++i) {
+    keys.push_back(QuoteIdent("planrun_key_" + std::to_string(i + 1)));
+    // Qualified, so ORDER BY sorts the key values, not their ::text output.
+    desc.push_back("src." + keys.back() + " DESC");
+  }
+  std::string sql = "WITH src AS (" + batch + ")";
+  if (spec.on_conflict == OnConflict::kUpdate) {
+    // Same snapshot as the insert below: these are the rows as they were.
+    sql += ", saved AS (INSERT INTO " + t.prev + " SELECT t.* FROM " + spec.to_table.Quoted() +
+           " AS t WHERE (" + Qualified(spec.conflict_key, "t") + ") IN (SELECT " +
+           QuoteIdentList(spec.conflict_key) + " FROM src) ON CONFLICT DO NOTHING)";
+  }
+  sql += ", ins AS (INSERT INTO " + spec.to_table.Quoted() + " (" + cols + ") SELECT " + cols +
+         " FROM src" + ConflictClause(spec) + " RETURNING " + pk +
+         ", (xmax = 0) AS planrun_inserted), kept AS (INSERT INTO " + t.keys + " SELECT " + pk +
+         " FROM ins WHERE planrun_inserted) SELECT (SELECT count(*) FROM src), (SELECT count(*) "
+         "FROM ins)";
+  for (const auto& k : keys) {
+    sql += ", (SELECT " + k + "::text FROM src ORDER BY " + Join(desc, ", ") + " LIMIT 1)";
+  }
+  PLANRUN_RETURN_IF_ERROR(db.Exec(sql, &r));
+  *read = std::stoll(r.get(0, 0, "0"));
+  *written = std::stoll(r.get(0, 1, "0"));
+  for (size_t i = 0; i < keys.size(); ++i) last->push_back(r.get(0, 2 + i));
+  return Status::OK();
+}
+
+}  // namespace planrun
