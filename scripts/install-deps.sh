@@ -8,7 +8,7 @@ packages=(
   libyaml-cpp-dev libpq-dev libcurl4-openssl-dev liblua5.4-dev libspdlog-dev
   catch2 libcli11-dev nlohmann-json3-dev libssl-dev
   postgresql postgresql-contrib postgresql-common
-  python3 python3-jsonschema python3-yaml
+  python3 python3-jsonschema python3-yaml nginx
   pgloader hyperfine time
 )
 

@@ -25,8 +25,8 @@ const std::vector<std::string>& SharedStepKeys() {
 /// The keys a plan file may have at its top level.
 const std::vector<std::string>& PlanKeys() {
   static const auto* keys =
-      new std::vector<std::string>{"version", "name",  "description", "requires",   "defaults",
-                                   "params",  "steps", "rollback",    "connections"};
+      new std::vector<std::string>{"version", "name",  "description", "requires",    "defaults",
+                                   "params",  "steps", "rollback",    "connections", "notify"};
   return *keys;
 }
 
@@ -113,6 +113,7 @@ class PlanParser {
     if (const Node* v = r.Raw("defaults")) PLANRUN_RETURN_IF_ERROR(ReadDefaults(*v));
     if (const Node* v = r.Raw("params")) PLANRUN_RETURN_IF_ERROR(ReadParams(*v));
     if (const Node* v = r.Raw("connections")) PLANRUN_RETURN_IF_ERROR(ReadConnections(*v));
+    if (const Node* v = r.Raw("notify")) PLANRUN_RETURN_IF_ERROR(ReadNotify(*v));
 
     const Node* steps = r.Raw("steps");
     if (steps == nullptr) return r.Error(root.loc, "plan needs 'steps'");
@@ -193,6 +194,29 @@ class PlanParser {
       PLANRUN_RETURN_IF_ERROR(c.String("url", &url, true));
       PLANRUN_RETURN_IF_ERROR(c.Finish());
       plan_->connections[key.scalar] = url;
+    }
+    return Status::OK();
+  }
+
+  // notify: [{url: env:HOOK_URL, on: [success, failure]}]
+  Status ReadNotify(const Node& v) {
+    if (!v.IsSeq()) {
+      return MapReader(file_, v, "notify")
+          .Error(v.loc, "'notify' must be a list of {url, on} entries, got " + v.KindName());
+    }
+    for (const Node& item : v.seq) {
+      MapReader n(file_, item, "notify entry");
+      PLANRUN_RETURN_IF_ERROR(n.CheckIsMap());
+      NotifyTarget t;
+      PLANRUN_RETURN_IF_ERROR(n.String("url", &t.url, true));
+      PLANRUN_RETURN_IF_ERROR(n.StringList("on", &t.on));
+      for (const std::string& on : t.on) {
+        if (on != "success" && on != "failure") {
+          return n.Error(n.Raw("on")->loc, "'on' takes success and failure, got '" + on + "'");
+        }
+      }
+      PLANRUN_RETURN_IF_ERROR(n.Finish());
+      plan_->notify.push_back(t);
     }
     return Status::OK();
   }

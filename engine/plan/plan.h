@@ -38,6 +38,12 @@ struct StepDecl {
   std::unique_ptr<Step> step;  // the kind's parsed body and behaviour
 };
 
+/// One `notify:` entry: a webhook told how an apply or rollback ended.
+struct NotifyTarget {
+  std::string url;                                       // a URL, "env:VAR" or holding ${env:VAR}
+  std::vector<std::string> on = {"success", "failure"};  // which outcomes
+};
+
 /// A parsed, checked plan file.
 struct Plan {
   SourceFile source;
@@ -52,6 +58,7 @@ struct Plan {
   std::map<std::string, std::string> params;  // `params:` for hooks
   /// `connections:`: name -> URL or "env:VAR" (resolved when a step connects).
   std::map<std::string, std::string> connections;
+  std::vector<NotifyTarget> notify;  // `notify:` webhooks, POSTed after apply or rollback
   std::vector<StepDecl> steps;
   bool has_rollback = false;       // an explicit `rollback:` section replaces inverses
   std::vector<StepDecl> rollback;  // its steps, run in order

@@ -5,6 +5,7 @@
 #include "steps/copy_step.h"
 #include "steps/create_index_step.h"
 #include "steps/drop_columns_step.h"
+#include "steps/objects_step.h"
 #include "steps/rename_columns_step.h"
 #include "steps/sql_step.h"
 #include "steps/transform_step.h"
@@ -23,6 +24,7 @@ const StepRegistry& BuiltinSteps() {
       {"verify", ParseVerifyStep},
       {"copy", ParseCopyStep},
       {"transform", ParseTransformStep},
+      {"objects", ParseObjectsStep},
   };
   return *registry;
 }

@@ -244,7 +244,27 @@ TEST_CASE("ParsePlan reports unknown top-level keys before missing ones") {
         "p/t.yaml:3:1: error: unknown key 'step' in plan; did you mean 'steps'?\nstep: []\n^");
   CHECK(ErrorOf("version: 2\nname: p\nowner: me\nsteps: []\n") ==
         "p/t.yaml:3:1: error: unknown key 'owner' in plan; expected one of: connections, defaults, "
-        "description, name, params, requires, rollback, steps, version\nowner: me\n^");
+        "description, name, notify, params, requires, rollback, steps, version\nowner: me\n^");
+}
+
+TEST_CASE("ParsePlan reads notify webhooks, both outcomes by default") {
+  Plan plan;
+  REQUIRE(ErrorOf("version: 2\nname: p\nnotify:\n  - {url: env:HOOK}\n  - {url: "
+                  "\"https://h/${env:T}\", on: failure}\nsteps:\n  - {id: a, backup: {}}\n",
+                  &plan) == "");
+  REQUIRE(plan.notify.size() == 2);
+  CHECK(plan.notify[0].url == "env:HOOK");
+  CHECK(plan.notify[0].on == std::vector<std::string>{"success", "failure"});
+  CHECK(plan.notify[1].url == "https://h/${env:T}");
+  CHECK(plan.notify[1].on == std::vector<std::string>{"failure"});
+  CHECK(ErrorOf("version: 2\nname: p\nnotify: {url: x}\nsteps: []\n") ==
+        "p/t.yaml:3:9: error: 'notify' must be a list of {url, on} entries, got a mapping\n"
+        "notify: {url: x}\n        ^");
+  CHECK(ErrorOf("version: 2\nname: p\nnotify: [{url: x, on: [done]}]\nsteps: []\n") ==
+        "p/t.yaml:3:23: error: 'on' takes success and failure, got 'done'\n"
+        "notify: [{url: x, on: [done]}]\n                      ^");
+  CHECK(ErrorOf("version: 2\nname: p\nnotify: [{on: failure}]\nsteps: []\n") ==
+        "p/t.yaml:3:10: error: notify entry needs 'url'\nnotify: [{on: failure}]\n         ^");
 }
 
 TEST_CASE("ParsePlan needs a plain identifier as name") {

@@ -1,0 +1,480 @@
+#include "steps/objects_step.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "plan/plan.h"
+#include "report/reporter.h"
+#include "steps/backup_names.h"
+#include "steps/data_run.h"
+#include "steps/objects_store.h"
+#include "util/sha256.h"
+#include "util/sql.h"
+#include "util/strings.h"
+
+namespace planrun {
+
+namespace {
+
+std::string BackupTable(const ObjectsSpec& spec, const StepEnv& env, const std::string& suffix) {
+  return QuoteIdent(env.names.backup) + "." +
+         QuoteIdent(BackupTableName(env.plan->version.text, env.decl->id, spec.table, suffix));
+}
+
+std::string BatchSql(const ObjectsSpec& spec, const std::string& after, int64_t limit) {
+  return "SELECT " + QuoteIdentList(spec.ReadColumns()) + " FROM " + spec.table.Quoted() +
+         " WHERE " + (spec.where.empty() ? "" : "(" + spec.where + ") AND ") + after +
+         " ORDER BY " + QuoteIdentList(spec.key) + " LIMIT " + std::to_string(limit);
+}
+
+std::vector<std::string> SetColumns(const ObjectsSpec& spec) {
+  std::vector<std::string> out;
+  for (const auto& [col, t] : spec.set) out.push_back(col);
+  return out;
+}
+
+/// "k1 = $<first> AND k2 = $<first+1>".
+std::string KeyMatch(const std::vector<std::string>& key, size_t first) {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < key.size(); ++i) {
+    parts.push_back(QuoteIdent(key[i]) + " = $" + std::to_string(first + i));
+  }
+  return Join(parts, " AND ");
+}
+
+/// A folder for the downloads of one run, removed with what is left in it.
+class TempDir {
+ public:
+  Status Create() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/planrun-objects-XXXXXX";
+    if (!::mkdtemp(tmpl.data())) return Status::Io("cannot create a temp folder " + tmpl);
+    path_ = tmpl;
+    return Status::OK();
+  }
+  ~TempDir() {
+    if (!path_.empty()) ::rmdir(path_.c_str());
+  }
+  std::string File(size_t i) const { return path_ + "/" + std::to_string(i); }
+
+ private:
+  std::string path_;
+};
+
+net::ClientOptions ClientOptionsOf(const ObjectsSpec& spec, StepContext& ctx) {
+  net::ClientOptions o;
+  o.concurrency = spec.concurrency;
+  o.retries = spec.retries;
+  o.connect_timeout_ms = spec.connect_timeout_ms;
+  o.timeout_ms = spec.timeout_ms;
+  o.low_speed_time_ms = spec.low_speed_time_ms;
+  o.backoff.initial_ms = spec.retry_delay_ms;
+  Reporter* out = ctx.out;
+  const std::string id = ctx.env.decl->id;
+  o.on_retry = [out, id](const std::string& line) { out->Debug("objects " + id + ": " + line); };
+  return o;
+}
+
+/// Runs one objects step.
+class ObjectsRunner {
+ public:
+  ObjectsRunner(const ObjectsSpec& spec, StepContext& ctx)
+      : spec_(spec),
+        ctx_(ctx),
+        run_(ctx, spec.settings, "objects", Sha256Hex(ctx.env.decl->checksum)),
+        prev_(BackupTable(spec, ctx.env, "__prev")),
+        objects_(BackupTable(spec, ctx.env, "__objects")),
+        set_cols_(SetColumns(spec)) {}
+
+  Status Run() {
+    PLANRUN_RETURN_IF_ERROR(DescribeSelect(*ctx_.db, BatchSql(spec_, "true", 0), &cols_));
+    for (size_t i = 0; i < spec_.key.size(); ++i) key_idx_.push_back(i);
+    PLANRUN_RETURN_IF_ERROR(
+        MakeObjectStore(spec_.store, "objects step " + ctx_.env.decl->id, &store_));
+    if (ctx_.dry_run) return DryRun();
+    bool restart = false;
+    PLANRUN_RETURN_IF_ERROR(run_.Begin(&restart));
+    if (restart) {
+      int64_t restored = 0;
+      PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&]() -> Status {
+        PLANRUN_RETURN_IF_ERROR(Restore(&restored));
+        return run_.ResetForRestart();
+      }));
+      ctx_.out->Info("objects " + ctx_.env.decl->id + ": restarting; restored " +
+                     std::to_string(restored) + " rows to their previous values");
+    }
+    PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&] { return Setup(); }));
+    PLANRUN_RETURN_IF_ERROR(temp_.Create());
+    net::Client client(ClientOptionsOf(spec_, ctx_));
+    if (ctx_.data && ctx_.data->retry_rejects) PLANRUN_RETURN_IF_ERROR(RetryRejects(client));
+    const std::optional<int64_t> total = EstimateRows(*ctx_.db, spec_.table);
+    while (!run_.checkpoint().done) {
+      pg::Result rows;
+      PLANRUN_RETURN_IF_ERROR(
+          ctx_.db->Exec(BatchSql(spec_, KeyAfter(cols_, key_idx_, run_.checkpoint().last_key),
+                                 spec_.settings.batch_size),
+                        &rows));
+      const int64_t read = static_cast<int64_t>(rows.rows.size());
+      if (read == 0) break;
+      std::vector<std::string> last;
+      for (size_t k = 0; k < spec_.key.size(); ++k) last.push_back(rows.get(read - 1, k));
+      PLANRUN_RETURN_IF_ERROR(Batch(client, rows, last, {}));
+      PLANRUN_RETURN_IF_ERROR(run_.CheckRejectLimit(false));
+      Progress(total);
+      if (read < spec_.settings.batch_size) break;
+    }
+    PLANRUN_RETURN_IF_ERROR(run_.Finish());
+    return Summary();
+  }
+
+  /// Puts the saved previous values back and drops the saved copy.
+  Status Restore(int64_t* restored) {
+    pg::Result r;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Query("SELECT to_regclass($1) IS NOT NULL", {prev_}, &r));
+    if (r.get(0, 0) != "t") return Status::OK();
+    if (!set_cols_.empty()) {
+      std::vector<std::string> match, prev_set;
+      for (const auto& k : spec_.key) {
+        match.push_back("t." + QuoteIdent(k) + " = p." + QuoteIdent(k));
+      }
+      for (const auto& c : set_cols_) prev_set.push_back("p." + QuoteIdent(c));
+      pg::Result u;
+      PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("UPDATE " + spec_.table.Quoted() + " AS t SET (" +
+                                                QuoteIdentList(set_cols_) + ") = ROW(" +
+                                                Join(prev_set, ", ") + ") FROM " + prev_ +
+                                                " AS p WHERE " + Join(match, " AND "),
+                                            &u));
+      *restored = u.affected;
+    }
+    return ctx_.db->Exec("DROP TABLE " + prev_);
+  }
+
+  /// Deletes the objects this step uploaded (delete_on_rollback), then forgets them.
+  Status DeleteUploaded(int64_t* deleted) {
+    pg::Result r;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Query("SELECT to_regclass($1) IS NOT NULL", {objects_}, &r));
+    if (r.get(0, 0) != "t") return Status::OK();
+    if (spec_.delete_on_rollback) {
+      PLANRUN_RETURN_IF_ERROR(
+          MakeObjectStore(spec_.store, "objects step " + ctx_.env.decl->id, &store_));
+      pg::Result locs;
+      PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
+          "SELECT location FROM " + objects_ + " WHERE uploaded ORDER BY location", &locs));
+      std::vector<std::string> locations;
+      for (size_t i = 0; i < locs.rows.size(); ++i) locations.push_back(locs.get(i, 0));
+      net::Client client(ClientOptionsOf(spec_, ctx_));
+      PLANRUN_RETURN_IF_ERROR(store_->Delete(client, locations, deleted));
+    }
+    return ctx_.db->Exec("DROP TABLE " + objects_);
+  }
+
+ private:
+  Status Setup() {
+    std::string sql = "CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(ctx_.env.names.backup) + ";";
+    pg::Result r;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Query("SELECT to_regclass($1) IS NULL", {prev_}, &r));
+    if (r.get(0, 0) == "t" && !set_cols_.empty()) {
+      sql += "CREATE TABLE " + prev_ + " AS SELECT " + QuoteIdentList(spec_.key) + ", " +
+             QuoteIdentList(set_cols_) + " FROM " + spec_.table.Quoted() +
+             " WITH NO DATA; ALTER TABLE " + prev_ + " ADD PRIMARY KEY (" +
+             QuoteIdentList(spec_.key) + ");";
+    }
+    sql += "CREATE TABLE IF NOT EXISTS " + objects_ +
+           " (row_key text PRIMARY KEY, location text NOT NULL, uploaded boolean NOT NULL, "
+           "bytes bigint NOT NULL, sha256 text NOT NULL)";
+    return ctx_.db->Exec(sql);
+  }
+
+  Status DryRun() {
+    pg::Result r;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
+        "SELECT count(*) FROM (" + BatchSql(spec_, "true", INT64_MAX) + ") AS rows", &r));
+    ctx_.out->Info("objects " + ctx_.env.decl->id + " (dry run): " + r.get(0, 0) +
+                   " rows would have their objects moved to the " + store_->Describe());
+    return Status::OK();
+  }
+
+  /// Transfers the objects of `rows`, then writes them in one transaction
+  /// with the checkpoint. `resolved`: rejects these rows retry.
+  Status Batch(net::Client& client, const pg::Result& rows,
+               const std::optional<std::vector<std::string>>& last,
+               const std::vector<int64_t>& resolved) {
+    std::vector<ObjectItem> items(rows.rows.size());
+    std::vector<ObjectItem*> to_move;
+    for (size_t i = 0; i < items.size(); ++i) {
+      ObjectItem& it = items[i];
+      for (size_t c = 0; c < cols_.size(); ++c) {
+        if (rows.at(i, c)) it.vars[cols_[c].name] = *rows.at(i, c);
+      }
+      it.temp_file = temp_.File(i);
+      auto url = it.vars.find(spec_.url_column);
+      if (url == it.vars.end() || url->second.empty()) {
+        it.Reject("'" + spec_.url_column + "' is NULL or empty");
+        continue;
+      }
+      it.source_url = url->second;
+      to_move.push_back(&it);
+    }
+    TransferBatch(spec_, *store_, client, to_move);
+    for (ObjectItem& it : items) std::remove(it.temp_file.c_str());
+    int64_t written = 0;
+    std::vector<Reject> rejects;
+    return run_.InTransaction([&]() -> Status {
+      for (size_t i = 0; i < items.size(); ++i) {
+        PLANRUN_RETURN_IF_ERROR(Write(rows, i, &items[i], &written, &rejects));
+      }
+      if (!resolved.empty()) {
+        PLANRUN_RETURN_IF_ERROR(run_.store().ResolveRejects(resolved));
+        run_.checkpoint().rows_rejected -= static_cast<int64_t>(resolved.size());
+      }
+      const int64_t read = last ? static_cast<int64_t>(items.size()) : 0;
+      return run_.CommitBatch(last, read, written, 0, rejects);
+    });
+  }
+
+  // One row inside the batch transaction: its new values, or its reject.
+  Status Write(const pg::Result& rows, size_t i, ObjectItem* it, int64_t* written,
+               std::vector<Reject>* rejects) {
+    std::vector<pg::Value> key;
+    std::vector<std::string> key_text;
+    for (size_t k = 0; k < spec_.key.size(); ++k) {
+      key.push_back(rows.at(i, k));
+      key_text.push_back(rows.get(i, k));
+    }
+    std::vector<pg::Value> values;
+    if (it->state != ObjectItem::State::kRejected) {
+      it->vars["key"] = it->key;
+      std::string url = it->location, missing;
+      if (!spec_.store.public_url.text.empty() &&
+          !spec_.store.public_url.Expand(it->vars, &url, &missing)) {
+        it->Reject("the 'public_url' template names '" + missing + "', which is NULL");
+      }
+      it->vars["url"] = url;
+      for (const auto& [col, t] : spec_.set) {
+        std::string v;
+        if (it->state != ObjectItem::State::kRejected && !t.Expand(it->vars, &v, &missing)) {
+          it->Reject("the 'set' template of '" + col + "' names '" + missing + "', which is NULL");
+        }
+        values.push_back(v);
+      }
+    }
+    if (it->state == ObjectItem::State::kRejected) {
+      nlohmann::json input = nlohmann::json::object();
+      for (size_t c = 0; c < cols_.size(); ++c) {
+        input[cols_[c].name] = rows.at(i, c) ? nlohmann::json(*rows.at(i, c)) : nlohmann::json();
+      }
+      rejects->push_back({0, "", KeyJson(key_text), input.dump(), it->reason, ""});
+      return Status::OK();
+    }
+    if (!set_cols_.empty()) {
+      PLANRUN_RETURN_IF_ERROR(
+          ctx_.db->Query("INSERT INTO " + prev_ + " SELECT " + QuoteIdentList(spec_.key) + ", " +
+                             QuoteIdentList(set_cols_) + " FROM " + spec_.table.Quoted() +
+                             " WHERE " + KeyMatch(spec_.key, 1) + " ON CONFLICT DO NOTHING",
+                         key));
+      std::vector<std::string> sets;
+      for (size_t c = 0; c < set_cols_.size(); ++c) {
+        sets.push_back(QuoteIdent(set_cols_[c]) + " = $" + std::to_string(c + 1));
+      }
+      std::vector<pg::Value> params = values;
+      params.insert(params.end(), key.begin(), key.end());
+      PLANRUN_RETURN_IF_ERROR(ctx_.db->Query("UPDATE " + spec_.table.Quoted() + " SET " +
+                                                 Join(sets, ", ") + " WHERE " +
+                                                 KeyMatch(spec_.key, values.size() + 1),
+                                             params));
+    }
+    const bool uploaded = it->state == ObjectItem::State::kUploaded;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Query(
+        "INSERT INTO " + objects_ +
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (row_key) DO UPDATE SET location = "
+            "excluded.location, uploaded = " +
+            objects_ +
+            ".uploaded OR excluded.uploaded, bytes = excluded.bytes, sha256 = "
+            "excluded.sha256",
+        {KeyJson(key_text), it->location, uploaded ? "t" : "f", std::to_string(it->size),
+         it->sha256}));
+    ++*written;
+    if (uploaded) {
+      ++uploaded_now_;
+      bytes_now_ += it->size;
+    } else {
+      ++existing_now_;
+    }
+    return Status::OK();
+  }
+
+  // --retry-rejects: the rejected rows again.
+  Status RetryRejects(net::Client& client) {
+    std::vector<Reject> old;
+    PLANRUN_RETURN_IF_ERROR(run_.store().LoadRejects(&old));
+    const size_t chunk = static_cast<size_t>(spec_.settings.batch_size);
+    for (size_t start = 0; start < old.size(); start += chunk) {
+      const size_t end = std::min(old.size(), start + chunk);
+      std::vector<int64_t> ids;
+      std::vector<std::string> tuples;
+      for (size_t i = start; i < end; ++i) {
+        ids.push_back(old[i].id);
+        tuples.push_back(KeyTuple(cols_, key_idx_, old[i].row_key));
+      }
+      pg::Result rows;
+      PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
+          BatchSql(spec_, "(" + QuoteIdentList(spec_.key) + ") IN (" + Join(tuples, ", ") + ")",
+                   static_cast<int64_t>(ids.size())),
+          &rows));
+      const int64_t before = run_.checkpoint().rows_rejected;
+      PLANRUN_RETURN_IF_ERROR(Batch(client, rows, std::nullopt, ids));
+      ctx_.out->Info("objects " + ctx_.env.decl->id + ": retried " + std::to_string(ids.size()) +
+                     " rejected rows, " +
+                     std::to_string(run_.checkpoint().rows_rejected - before +
+                                    static_cast<int64_t>(ids.size())) +
+                     " still rejected");
+    }
+    return Status::OK();
+  }
+
+  void Progress(std::optional<int64_t> total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_progress_ < std::chrono::milliseconds(500)) return;
+    last_progress_ = now;
+    const double secs = std::chrono::duration<double>(now - start_).count();
+    const Checkpoint& cp = run_.checkpoint();
+    char rate[96];
+    std::snprintf(rate, sizeof rate, ", %.1f objects/s, %.2f MB/s",
+                  secs > 0 ? static_cast<double>(uploaded_now_ + existing_now_) / secs : 0.0,
+                  secs > 0 ? static_cast<double>(bytes_now_) / 1e6 / secs : 0.0);
+    ctx_.out->Progress("objects " + ctx_.env.decl->id + ": " + std::to_string(cp.rows_read) +
+                       (total && *total > 0 ? "/~" + std::to_string(*total) : "") + " rows, " +
+                       std::to_string(uploaded_now_) + " uploaded, " +
+                       std::to_string(existing_now_) + " already stored, " +
+                       std::to_string(cp.rows_rejected) + " rejected" + rate);
+  }
+
+  // The closing line: totals over every run of the step (a resume included).
+  Status Summary() {
+    pg::Result r;
+    PLANRUN_RETURN_IF_ERROR(
+        ctx_.db->Exec("SELECT count(*) FILTER (WHERE uploaded), count(*) FILTER (WHERE NOT "
+                      "uploaded), coalesce(sum(bytes) FILTER (WHERE uploaded), 0) FROM " +
+                          objects_,
+                      &r));
+    const int64_t uploaded = std::stoll(r.get(0, 0, "0"));
+    const int64_t existing = std::stoll(r.get(0, 1, "0"));
+    const int64_t bytes = std::stoll(r.get(0, 2, "0"));
+    ctx_.counters["uploaded"] = uploaded;
+    ctx_.counters["already_stored"] = existing;
+    ctx_.counters["bytes"] = bytes;
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    char rate[64] = "";
+    if (secs > 0) std::snprintf(rate, sizeof rate, " (%.2f MB/s)", bytes_now_ / 1e6 / secs);
+    ctx_.out->Info("objects " + ctx_.env.decl->id + ": " +
+                   std::to_string(run_.checkpoint().rows_read) + " processed, " +
+                   std::to_string(uploaded) + " uploaded, " + std::to_string(existing) +
+                   " skipped (already stored), " + std::to_string(run_.checkpoint().rows_rejected) +
+                   " rejected, " + std::to_string(bytes) + " bytes moved" + rate);
+    return Status::OK();
+  }
+
+  const ObjectsSpec& spec_;
+  StepContext& ctx_;
+  DataRun run_;
+  std::string prev_, objects_;
+  std::vector<std::string> set_cols_;
+  std::vector<ColumnSpec> cols_;
+  std::vector<size_t> key_idx_;
+  std::unique_ptr<ObjectStore> store_;
+  TempDir temp_;
+  int64_t uploaded_now_ = 0, existing_now_ = 0, bytes_now_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_progress_ = start_;
+};
+
+class ObjectsStep : public Step {
+ public:
+  explicit ObjectsStep(ObjectsSpec spec) : spec_(std::move(spec)) {}
+  std::vector<TableName> Reads() const override { return {spec_.table}; }
+  std::vector<TableName> Writes() const override { return {spec_.table}; }
+  bool OwnsTransactions() const override { return true; }
+  /// Revert restores the rows in its own transaction, then deletes objects.
+  bool RevertTransactional() const override { return false; }
+  Reversibility reversibility() const override { return Reversibility::kReversible; }
+
+  std::vector<std::string> DescribeUp(const StepEnv& env) const override {
+    std::vector<std::string> out = {
+        "-- per batch of " + std::to_string(spec_.settings.batch_size) + " rows, " +
+            std::to_string(spec_.concurrency) + " transfers in flight: download " +
+            QuoteIdent(spec_.url_column) + ", upload to the " + spec_.store.kind + " store as " +
+            spec_.store.key.text + " unless it holds the same sha256:",
+        BatchSql(spec_, "(<key>) > (<last key>)", spec_.settings.batch_size)};
+    if (!spec_.set.empty()) {
+      out.push_back("INSERT INTO " + BackupTable(spec_, env, "__prev") + " <previous values of " +
+                    QuoteIdentList(SetColumns(spec_)) + ">");
+      out.push_back("UPDATE " + spec_.table.Quoted() + " SET (" +
+                    QuoteIdentList(SetColumns(spec_)) + ") = <stored object> WHERE <key>");
+    }
+    out.push_back("INSERT INTO " + BackupTable(spec_, env, "__objects") + " <stored objects>");
+    return out;
+  }
+  std::vector<std::string> DescribeDown(const StepEnv& env) const override {
+    std::vector<std::string> out;
+    if (!spec_.set.empty()) {
+      out.push_back("UPDATE " + spec_.table.Quoted() + " SET (" +
+                    QuoteIdentList(SetColumns(spec_)) + ") = <previous values> FROM " +
+                    BackupTable(spec_, env, "__prev"));
+      out.push_back("DROP TABLE " + BackupTable(spec_, env, "__prev"));
+    }
+    if (spec_.delete_on_rollback) {
+      out.push_back("-- DELETE every object the step uploaded from the " + spec_.store.kind +
+                    " store");
+    }
+    out.push_back("DROP TABLE " + BackupTable(spec_, env, "__objects"));
+    return out;
+  }
+
+  Status Apply(StepContext& ctx) const override {
+    ObjectsRunner runner(spec_, ctx);
+    return runner.Run();
+  }
+  Status Revert(StepContext& ctx) const override {
+    ObjectsRunner runner(spec_, ctx);
+    int64_t restored = 0, deleted = 0;
+    PLANRUN_RETURN_IF_ERROR(ctx.db->Exec("BEGIN"));
+    Status st = runner.Restore(&restored);
+    st = st.ok() ? ctx.db->Exec("COMMIT") : st;
+    if (!st.ok()) {
+      ctx.db->Exec("ROLLBACK");
+      return st;
+    }
+    PLANRUN_RETURN_IF_ERROR(runner.DeleteUploaded(&deleted));
+    CheckpointStore store(ctx.db, ctx.env.names.tracking, ctx.env.plan->version.text,
+                          ctx.data ? ctx.data->attempt : 1, ctx.env.decl->id);
+    PLANRUN_RETURN_IF_ERROR(store.Reset());
+    ctx.counters["rows"] = restored;
+    ctx.counters["deleted"] = deleted;
+    ctx.out->Info("objects " + ctx.env.decl->id + ": restored " + std::to_string(restored) +
+                  " rows of " + spec_.table.Display() + " to their previous values" +
+                  (spec_.delete_on_rollback
+                       ? "; deleted " + std::to_string(deleted) + " uploaded objects"
+                       : ""));
+    return Status::OK();
+  }
+
+ private:
+  ObjectsSpec spec_;
+};
+
+}  // namespace
+
+Status ParseObjectsStep(const Node& body, const StepParseContext& ctx, std::unique_ptr<Step>* out) {
+  ObjectsSpec spec;
+  PLANRUN_RETURN_IF_ERROR(ParseObjectsSpec(body, ctx, &spec));
+  *out = std::make_unique<ObjectsStep>(std::move(spec));
+  return Status::OK();
+}
+
+}  // namespace planrun

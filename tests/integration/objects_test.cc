@@ -1,0 +1,454 @@
+// The `objects` step against real servers on loopback: the fault-injecting
+// Python server (tests/objects/fault_server.py) as source and store, nginx as
+// a WebDAV store, and a local folder. Every row must end with a stored object
+// whose sha256 matches its source, or in planrun.rejects with the reason.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "../objects/test_server.h"
+#include "net/http_client.h"
+#include "support.h"
+#include "util/sha256.h"
+
+namespace planrun {
+namespace testing {
+namespace {
+
+/// What fault_server.py serves for /src/<name>?size=<size>.
+std::string SourceBody(const std::string& name, size_t size) {
+  std::string out;
+  while (out.size() < size) out += name + "\n";
+  return out.substr(0, size);
+}
+
+nlohmann::json Stats(const std::string& url) {
+  net::Client client(net::ClientOptions{});
+  return nlohmann::json::parse(client.Run(net::MakeRequest("GET", url + "/_stats")).body);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// custom_design with `n` rows whose image_url points at `source`
+/// (img<id>.png of 1000 + id bytes), plus `missing` rows at a 404.
+void MakeDesigns(const std::string& conn, const std::string& source, int n, int missing = 0) {
+  ExecSql(conn,
+          "CREATE TABLE custom_design (id bigint PRIMARY KEY, image_url text, storage_url text, "
+          "image_sha256 text, image_bytes bigint, image_type text);"
+          "INSERT INTO custom_design (id, image_url) SELECT g, '" +
+              source + "/src/img' || g || '.png?size=' || (1000 + g) FROM generate_series(1, " +
+              std::to_string(n) + ") g;" + "INSERT INTO custom_design (id, image_url) SELECT " +
+              std::to_string(n) + " + g, '" + source +
+              "/src/missing' || g || '.png' FROM generate_series(1, " + std::to_string(missing) +
+              ") g");
+}
+
+/// A plan directory with one objects step; `extra` is appended to its body.
+std::string PlanDir(const std::string& to, const std::string& extra) {
+  const std::string dir = TempDir("objects-plans");
+  WriteFile(dir + "/1_images.yaml",
+            "version: 1\nname: images\nsteps:\n  - id: images_to_storage\n    objects:\n"
+            "      from: {table: custom_design, key: id, where: \"storage_url IS NULL AND "
+            "image_url IS NOT NULL\"}\n"
+            "      url: image_url\n"
+            "      to: " +
+                to +
+                "\n      set: {storage_url: \"{url}\", image_sha256: \"{sha256}\", image_bytes: "
+                "\"{size}\", image_type: \"{content_type}\"}\n" +
+                extra);
+  return dir;
+}
+
+const std::string kHttpStore =
+    "{store: http, base_url: env:STORAGE_URL, key: \"designs/{id}.{ext}\", headers: "
+    "{Authorization: \"Bearer ${env:STORAGE_KEY}\"}}";
+
+/// Every updated row's sha256 and size match its source and the stored object.
+void CheckStored(const std::string& conn, const nlohmann::json& objects, int n) {
+  pg::Result r;
+  Connect(conn)->Exec(
+      "SELECT id, storage_url, image_sha256, image_bytes, image_type FROM custom_design WHERE "
+      "id <= " +
+          std::to_string(n) + " ORDER BY id",
+      &r);
+  REQUIRE(r.rows.size() == static_cast<size_t>(n));
+  int bad = 0;
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    const std::string id = r.get(i, 0);
+    const std::string body = SourceBody("img" + id + ".png", 1000 + std::stoul(id));
+    const std::string key = "designs/" + id + ".png";
+    const bool ok = r.get(i, 2) == Sha256Hex(body) && r.get(i, 3) == std::to_string(body.size()) &&
+                    r.get(i, 4) == "image/png" && r.get(i, 1).size() > key.size() &&
+                    r.get(i, 1).substr(r.get(i, 1).size() - key.size()) == key &&
+                    objects.contains(key) && objects[key]["sha256"] == Sha256Hex(body);
+    if (!ok && ++bad <= 3) FAIL_CHECK("row " << id << " is not stored right: " << r.get(i, 1));
+  }
+  CHECK(bad == 0);
+}
+
+TEST_CASE("2,000 objects through a faulty server: each stored exactly or rejected with why") {
+  FaultServer server({"--fail", "0.05", "--throttle", "0.01", "--truncate", "0.03", "--trickle",
+                      "0.02", "--stall", "0.005", "--stall-s", "4", "--seed", "7"});
+  const std::string conn = FreshDatabase("planrun_objects_faults");
+  MakeDesigns(conn, server.Url(), 2000, 7);
+  const std::string dir = PlanDir(kHttpStore,
+                                  "      concurrency: 32\n      retries: 8\n      retry_delay: "
+                                  "20ms\n      low_speed_time: 1s\n      batch_size: 250\n"
+                                  "      max_rejects: 1%\n");
+  CommandResult r =
+      Planrun("planrun_objects_faults", {"--plans", dir, "apply"},
+              {{"STORAGE_URL", server.Url() + "/store"}, {"STORAGE_KEY", "tok-objects-secret"}});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("objects images_to_storage: 2007 processed, 2000 uploaded, 0 skipped (already "
+                   "stored), 7 rejected, 4001000 bytes moved") != std::string::npos);
+  CHECK(r.err.find("tok-objects-secret") == std::string::npos);
+  const nlohmann::json stats = Stats(server.Url());
+  CHECK(stats["objects"].size() == 2000);
+  for (const auto& [key, obj] : stats["objects"].items()) CHECK(obj["puts"] == 1);
+  CHECK(stats["faults"]["fail"].get<int>() > 50);
+  CHECK(stats["faults"]["truncate"].get<int>() > 20);
+  CheckStored(conn, stats["objects"], 2000);
+  CHECK(QueryValue(conn, "SELECT count(*) FROM custom_design WHERE storage_url IS NULL") == "7");
+  CHECK(QueryValue(conn,
+                   "SELECT string_agg(row_key::text || ' ' || reason, '; ' ORDER BY row_key::text) "
+                   "FROM planrun.rejects WHERE row_key::text = '[\"2001\"]'") ==
+        "[\"2001\"] download " + server.Url() + "/src/missing1.png: HTTP 404");
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FROM planrun.rejects WHERE reason LIKE 'download "
+                   "%/src/missing%.png: HTTP 404'") == "7");
+}
+
+TEST_CASE("SIGKILL in the middle, then a re-run: every row stored, nothing uploaded twice") {
+  FaultServer server({"--delay-ms", "20"});
+  const std::string db = "planrun_objects_kill";
+  const std::string conn = FreshDatabase(db);
+  MakeDesigns(conn, server.Url(), 400);
+  const std::string dir = PlanDir(kHttpStore, "      concurrency: 4\n      batch_size: 20\n");
+  setenv("PGDATABASE", db.c_str(), 1);
+  setenv("STORAGE_URL", (server.Url() + "/store").c_str(), 1);
+  setenv("STORAGE_KEY", "tok-kill", 1);
+  {
+    ChildProcess child({PlanrunBinary(), "--plans", dir, "apply"});
+    // Wait until a few batches are committed and the next one has uploaded
+    // objects its rows do not point at yet.
+    auto done = [&] {
+      return std::stoul(
+          QueryValue(conn, "SELECT count(*) FROM custom_design WHERE storage_url IS NOT NULL"));
+    };
+    for (int i = 0; i < 3000; ++i) {
+      if (done() >= 100 && Stats(server.Url())["objects"].size() > done()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    kill(child.pid(), SIGKILL);
+    waitpid(child.pid(), nullptr, 0);
+  }
+  const int done_before = std::stoi(
+      QueryValue(conn, "SELECT count(*) FROM custom_design WHERE storage_url IS NOT NULL"));
+  CHECK(done_before >= 100);
+  CHECK(done_before < 400);
+  const size_t stored_before = Stats(server.Url())["objects"].size();
+  CHECK(static_cast<int>(stored_before) > done_before);  // the killed batch had uploaded some
+
+  CommandResult r = Planrun(db, {"--plans", dir, "apply"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("resuming after batch " + std::to_string(done_before / 20)) !=
+        std::string::npos);
+  const nlohmann::json stats = Stats(server.Url());
+  CHECK(stats["objects"].size() == 400);
+  for (const auto& [key, obj] : stats["objects"].items()) CHECK(obj["puts"] == 1);
+  CheckStored(conn, stats["objects"], 400);
+  const int skipped = static_cast<int>(stored_before) - done_before;
+  CHECK(r.err.find("400 processed, " + std::to_string(400 - skipped) + " uploaded, " +
+                   std::to_string(skipped) + " skipped (already stored), 0 rejected") !=
+        std::string::npos);
+  unsetenv("STORAGE_URL");
+  unsetenv("STORAGE_KEY");
+}
+
+TEST_CASE("objects already in the store are not sent again; rollback deletes what was uploaded") {
+  FaultServer server;
+  const std::string db = "planrun_objects_rollback";
+  const std::string conn = FreshDatabase(db);
+  MakeDesigns(conn, server.Url(), 30);
+  ExecSql(conn, "UPDATE custom_design SET image_type = 'old' WHERE id = 5");
+  // Objects 1-10 are there already (same bytes); 11 holds other bytes.
+  net::Client client(net::ClientOptions{});
+  for (int id = 1; id <= 11; ++id) {
+    net::Request put =
+        net::MakeRequest("PUT", server.Url() + "/store/designs/" + std::to_string(id) + ".png");
+    put.body = id == 11 ? "stale" : SourceBody("img" + std::to_string(id) + ".png", 1000 + id);
+    REQUIRE(client.Run(put).http_status == 201);
+  }
+  const std::string dir = PlanDir(kHttpStore, "      delete_on_rollback: true\n");
+  const std::map<std::string, std::string> env = {{"STORAGE_URL", server.Url() + "/store"},
+                                                  {"STORAGE_KEY", "tok-rollback"}};
+  CommandResult r = Planrun(db, {"--plans", dir, "apply"}, env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("30 processed, 20 uploaded, 10 skipped (already stored), 0 rejected, 20410 "
+                   "bytes moved") != std::string::npos);
+  nlohmann::json stats = Stats(server.Url());
+  CheckStored(conn, stats["objects"], 30);
+  CHECK(stats["objects"]["designs/1.png"]["puts"] == 1);   // only the seeding PUT
+  CHECK(stats["objects"]["designs/11.png"]["puts"] == 2);  // stale bytes replaced
+  CHECK(stats["objects"]["designs/12.png"]["puts"] == 1);
+
+  CommandResult rb = Planrun(db, {"--plans", dir, "rollback"}, env);
+  INFO(rb.err);
+  REQUIRE(rb.exit_code == 0);
+  CHECK(rb.err.find("objects images_to_storage: restored 30 rows of custom_design to their "
+                    "previous values; deleted 20 uploaded objects") != std::string::npos);
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FROM custom_design WHERE storage_url IS NOT NULL OR "
+                   "image_sha256 IS NOT NULL") == "0");
+  CHECK(QueryValue(conn, "SELECT image_type FROM custom_design WHERE id = 5") == "old");
+  stats = Stats(server.Url());
+  CHECK(stats["objects"].size() == 10);  // the ten that were there before
+  CHECK(stats["objects"].contains("designs/10.png"));
+  CHECK_FALSE(stats["objects"].contains("designs/11.png"));
+}
+
+TEST_CASE("--retry-rejects moves the rejected rows once their URLs are fixed") {
+  FaultServer server;
+  const std::string db = "planrun_objects_retry";
+  const std::string conn = FreshDatabase(db);
+  MakeDesigns(conn, server.Url(), 10, 2);
+  const std::string dir = PlanDir(kHttpStore, "      max_rejects: 2\n");
+  const std::map<std::string, std::string> env = {{"STORAGE_URL", server.Url() + "/store"},
+                                                  {"STORAGE_KEY", "tok-retry"}};
+  CommandResult r = Planrun(db, {"--plans", dir, "apply"}, env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(QueryValue(conn, "SELECT count(*) FROM planrun.rejects WHERE resolved_at IS NULL") == "2");
+  ExecSql(conn, "UPDATE custom_design SET image_url = '" + server.Url() +
+                    "/src/img' || id || '.png?size=' || (1000 + id) WHERE id > 10");
+  CommandResult retry = Planrun(db, {"--plans", dir, "apply", "--retry-rejects"}, env);
+  INFO(retry.err);
+  REQUIRE(retry.exit_code == 0);
+  CHECK(retry.err.find("objects images_to_storage: retried 2 rejected rows, 0 still rejected") !=
+        std::string::npos);
+  CheckStored(conn, Stats(server.Url())["objects"], 12);
+  CHECK(QueryValue(conn, "SELECT count(*) FROM planrun.rejects WHERE resolved_at IS NULL") == "0");
+}
+
+TEST_CASE("a dir store gets whole files renamed into place; a re-run finds them") {
+  FaultServer server;
+  const std::string db = "planrun_objects_dir";
+  const std::string conn = FreshDatabase(db);
+  MakeDesigns(conn, server.Url(), 25);
+  const std::string out = TempDir("objects-dir-store");
+  const std::string dir =
+      PlanDir("{store: dir, path: env:OUT_DIR, key: \"{sha256}.{ext}\"}", "      batch_size: 10\n");
+  CommandResult r = Planrun(db, {"--plans", dir, "apply"}, {{"OUT_DIR", out}});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  for (int id = 1; id <= 25; ++id) {
+    const std::string body = SourceBody("img" + std::to_string(id) + ".png", 1000 + id);
+    const std::string path = out + "/" + Sha256Hex(body) + ".png";
+    CHECK(ReadAll(path) == body);
+    CHECK(QueryValue(conn, "SELECT storage_url FROM custom_design WHERE id = " +
+                               std::to_string(id)) == path);
+  }
+  size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(out)) files += e.is_regular_file();
+  CHECK(files == 25);  // no temp files left behind
+
+  CommandResult rb = Planrun(db, {"--plans", dir, "rollback"}, {{"OUT_DIR", out}});
+  REQUIRE(rb.exit_code == 0);
+  CHECK(rb.err.find("restored 25 rows of custom_design to their previous values\n") !=
+        std::string::npos);
+  CHECK(std::filesystem::exists(out + "/" + Sha256Hex(SourceBody("img1.png", 1001)) + ".png"));
+  CommandResult again = Planrun(db, {"--plans", dir, "apply"}, {{"OUT_DIR", out}});
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.err.find("25 processed, 0 uploaded, 25 skipped (already stored)") !=
+        std::string::npos);
+}
+
+TEST_CASE("nginx as source and WebDAV store: a second step finds every object there") {
+  const std::string prefix = TempDir("objects-nginx");
+  const std::string root = prefix + "/root";
+  for (int id = 1; id <= 20; ++id) {
+    WriteFile(root + "/src/img" + std::to_string(id) + ".png",
+              SourceBody("img" + std::to_string(id) + ".png", 1000 + id));
+  }
+  Nginx nginx(prefix, root);
+  const std::string db = "planrun_objects_nginx";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn,
+          "CREATE TABLE custom_design (id bigint PRIMARY KEY, image_url text, storage_url text, "
+          "image_sha256 text, image_bytes bigint, image_type text);"
+          "INSERT INTO custom_design (id, image_url) SELECT g, '" +
+              nginx.Url() + "/src/img' || g || '.png' FROM generate_series(1, 20) g");
+  const std::string dir = PlanDir(
+      "{store: http, base_url: env:STORAGE_URL, key: \"designs/{id}.{ext}\", public_url: "
+      "\"https://cdn.example.com/{key}\"}",
+      "      concurrency: 4\n");
+  WriteFile(dir + "/2_again.yaml",
+            "version: 2\nname: again\nsteps:\n  - id: forget\n    sql:\n      up: UPDATE "
+            "custom_design SET storage_url = NULL\n      down: SELECT 1\n      writes: "
+            "[custom_design]\n  - id: again\n    needs: [forget]\n    objects:\n      from: "
+            "{table: custom_design, key: id, where: \"storage_url IS NULL\"}\n      url: "
+            "image_url\n      to: {store: http, base_url: env:STORAGE_URL, key: "
+            "\"designs/{id}.{ext}\"}\n      set: {storage_url: \"{url}\"}\n");
+  const std::map<std::string, std::string> env = {{"STORAGE_URL", nginx.Url() + "/store"}};
+  CommandResult r = Planrun(db, {"--plans", dir, "apply", "--to", "1"}, env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  for (int id = 1; id <= 20; ++id) {
+    const std::string body = SourceBody("img" + std::to_string(id) + ".png", 1000 + id);
+    CHECK(ReadAll(root + "/store/designs/" + std::to_string(id) + ".png") == body);
+  }
+  CHECK(QueryValue(conn,
+                   "SELECT storage_url || ' ' || image_sha256 FROM custom_design WHERE id = "
+                   "3") ==
+        "https://cdn.example.com/designs/3.png " + Sha256Hex(SourceBody("img3.png", 1003)));
+  CommandResult again = Planrun(db, {"--plans", dir, "apply"}, env);
+  INFO(again.err);
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.err.find("objects again: 20 processed, 0 uploaded, 20 skipped (already stored), 0 "
+                       "rejected, 0 bytes moved") != std::string::npos);
+  CHECK(QueryValue(conn, "SELECT storage_url FROM custom_design WHERE id = 3") ==
+        nginx.Url() + "/store/designs/3.png");
+  const std::string log = ReadAll(prefix + "/access.log");
+  size_t puts = 0;
+  for (size_t p = log.find("\"PUT "); p != std::string::npos; p = log.find("\"PUT ", p + 1)) ++puts;
+  CHECK(puts == 20);
+}
+
+TEST_CASE("s3 store: requests signed with SigV4 that the server recomputes") {
+  // The server's recomputation first reproduces AWS's published S3 example.
+  CommandResult self =
+      Run({"python3", SourceDir() + "/tests/objects/fault_server.py", "--self-test"});
+  REQUIRE(self.exit_code == 0);
+  CHECK(self.out == "sigv4 self-test ok\n");
+  FaultServer server({"--sigv4", "AKIDPLANRUN:planrun-s3-secret-key:eu-west-1"});
+  const std::string db = "planrun_objects_s3";
+  const std::string conn = FreshDatabase(db);
+  MakeDesigns(conn, server.Url(), 12);
+  const std::string dir = PlanDir(
+      "{store: s3, endpoint: env:S3_ENDPOINT, bucket: store, region: eu-west-1, key: "
+      "\"designs/{id}.{ext}\"}",
+      "      retries: 0\n");
+  std::map<std::string, std::string> env = {{"S3_ENDPOINT", server.Url()},
+                                            {"AWS_ACCESS_KEY_ID", "AKIDPLANRUN"},
+                                            {"AWS_SECRET_ACCESS_KEY", "wrong-secret-key"}};
+  CommandResult bad = Planrun(db, {"--plans", dir, "apply"}, env);
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find("the first: key [\"1\"]: check " + server.Url() +
+                     "/store/designs/1.png: HTTP 403;") != std::string::npos);
+  CHECK(bad.err.find("wrong-secret-key") == std::string::npos);
+  CHECK(Stats(server.Url())["sigv4"]["bad"][0] == "signature mismatch");
+
+  env["AWS_SECRET_ACCESS_KEY"] = "planrun-s3-secret-key";
+  CommandResult r =
+      Planrun(db, {"--plans", dir, "apply", "--restart-step", "images_to_storage"}, env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const nlohmann::json stats = Stats(server.Url());
+  CheckStored(conn, stats["objects"], 12);
+  CHECK(stats["sigv4"]["checked"] == 12 + 24);  // the failed HEADs, then 12 HEADs and 12 PUTs
+  CHECK(stats["sigv4"]["bad"].size() == 12);
+}
+
+TEST_CASE("example plan images_to_storage (seed 000) against nginx, then rolled back") {
+  const std::string prefix = TempDir("objects-example-images");
+  const std::string root = prefix + "/root";
+  for (int id = 1; id <= 60; ++id) {
+    WriteFile(root + "/src/img" + std::to_string(id) + ".png",
+              SourceBody("img" + std::to_string(id) + ".png", 1000 + id));
+  }
+  Nginx nginx(prefix, root);
+  const std::string db = "planrun_objects_example_images";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn,
+          "CREATE TABLE custom_design (id bigint PRIMARY KEY, image_url text);"
+          "INSERT INTO custom_design SELECT g, '" +
+              nginx.Url() +
+              "/src/img' || g || '.png' FROM generate_series(1, 60) g;"
+              "INSERT INTO custom_design VALUES (61, NULL)");
+  const std::string plans = SourceDir() + "/plans/objects/images_to_storage";
+  const std::map<std::string, std::string> env = {{"STORAGE_URL", nginx.Url() + "/store"},
+                                                  {"STORAGE_KEY", "example-token"}};
+  CommandResult r = Planrun(db, {"--plans", plans, "apply"}, env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("60 processed, 60 uploaded, 0 skipped (already stored), 0 rejected") !=
+        std::string::npos);
+  CHECK(ReadAll(root + "/store/designs/42.png") == SourceBody("img42.png", 1042));
+  CHECK(QueryValue(conn,
+                   "SELECT storage_url || ' ' || image_bytes FROM custom_design WHERE id = "
+                   "42") == nginx.Url() + "/store/designs/42.png 1042");
+  CommandResult rb = Planrun(db, {"--plans", plans, "rollback"}, env);
+  INFO(rb.err);
+  REQUIRE(rb.exit_code == 0);
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                   "'custom_design'") == "2");
+}
+
+TEST_CASE("example plan local_packages_to_cloud (seed 001): s3 by checksum, webhook, rollback") {
+  FaultServer server({"--sigv4", "AKIDEXAMPLE:example-secret:us-east-1"});
+  const std::string files = TempDir("objects-example-packages");
+  const std::string db = "planrun_objects_example_packages";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn,
+          "CREATE TABLE taptik_packages (id bigint PRIMARY KEY, name text NOT NULL, "
+          "file_path text NOT NULL)");
+  for (int i = 1; i <= 12; ++i) {
+    // Packages 11 and 12 hold the same bytes as 1 and 2: stored once.
+    const std::string body = "{\"name\": \"pkg-" + std::to_string(i > 10 ? i - 10 : i) + "\"}\n";
+    const std::string path = files + "/pkg-" + std::to_string(i) + ".taptik";
+    WriteFile(path, body);
+    ExecSql(conn, "INSERT INTO taptik_packages VALUES (" + std::to_string(i) + ", 'pkg-" +
+                      std::to_string(i) + "', '" + path + "')");
+  }
+  const std::string plans = SourceDir() + "/plans/objects/local_packages_to_cloud";
+  const std::map<std::string, std::string> env = {{"S3_ENDPOINT", server.Url()},
+                                                  {"S3_BUCKET", "store"},
+                                                  {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
+                                                  {"AWS_SECRET_ACCESS_KEY", "example-secret"},
+                                                  {"HOOK_URL", server.Url() + "/hook"}};
+  CommandResult r = Planrun(db, {"--plans", plans, "apply"}, env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("12 processed, 10 uploaded, 2 skipped (already stored), 0 rejected") !=
+        std::string::npos);
+  nlohmann::json stats = Stats(server.Url());
+  CHECK(stats["objects"].size() == 10);
+  for (const auto& [key, obj] : stats["objects"].items()) CHECK(obj["puts"] == 1);
+  CHECK(stats["sigv4"]["bad"].empty());
+  const std::string sha1 = Sha256Hex("{\"name\": \"pkg-1\"}\n");
+  CHECK(QueryValue(conn,
+                   "SELECT storage_url || ' ' || checksum FROM taptik_packages WHERE id = 11") ==
+        server.Url() + "/store/packages/" + sha1 + ".taptik " + sha1);
+  REQUIRE(stats["hooks"].size() == 1);
+  CHECK(stats["hooks"][0]["state"] == "applied");
+  CHECK(stats["hooks"][0]["steps"].size() == 4);
+
+  CommandResult rb = Planrun(db, {"--plans", plans, "rollback"}, env);
+  INFO(rb.err);
+  REQUIRE(rb.exit_code == 0);
+  CHECK(rb.err.find("deleted 10 uploaded objects") != std::string::npos);
+  stats = Stats(server.Url());
+  CHECK(stats["objects"].empty());
+  CHECK(stats["hooks"].size() == 2);
+  CHECK(stats["hooks"][1]["state"] == "rolled_back");
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace planrun

@@ -1,0 +1,140 @@
+#include "steps/objects_spec.h"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+
+#include "step_harness.h"
+#include "steps/objects_step.h"
+
+namespace planrun {
+namespace testing {
+namespace {
+
+/// The first line of a parse error ("plan.yaml:3:5: error: ...").
+std::string FirstLine(const Status& st) { return st.message().substr(0, st.message().find('\n')); }
+
+Status ParseSpec(const std::string& yaml, ObjectsSpec* spec) {
+  std::unique_ptr<Step> unused;
+  return ParseBody([spec](const Node& body, const StepParseContext& ctx,
+                          std::unique_ptr<Step>*) { return ParseObjectsSpec(body, ctx, spec); },
+                   yaml, &unused);
+}
+
+const char kBase[] =
+    "from: {table: custom_design, key: id, where: \"storage_url IS NULL\"}\n"
+    "url: image_url\n"
+    "to: {store: http, base_url: env:STORAGE_URL, key: \"designs/{id}.{ext}\", headers: "
+    "{Authorization: \"Bearer ${env:KEY}\"}}\n"
+    "set: {storage_url: \"{url}\", digest: \"{sha256}\", owner_copy: \"{owner}\"}\n";
+
+TEST_CASE("templates split into literals and names, and expand") {
+  Template t;
+  std::string error;
+  REQUIRE(ParseTemplate("designs/{id}.{ext}", &t, &error));
+  CHECK(t.parts == std::vector<std::string>{"designs/", "id", ".", "ext", ""});
+  CHECK(t.Names() == std::vector<std::string>{"id", "ext"});
+  std::string out, missing;
+  CHECK(t.Expand({{"id", "7"}, {"ext", "png"}}, &out, &missing));
+  CHECK(out == "designs/7.png");
+  CHECK_FALSE(t.Expand({{"id", "7"}}, &out, &missing));
+  CHECK(missing == "ext");
+  CHECK_FALSE(ParseTemplate("a{b", &t, &error));
+  CHECK(error == "'{' without '}' at offset 1");
+  CHECK_FALSE(ParseTemplate("a}b", &t, &error));
+  CHECK(error == "'}' without '{' at offset 1");
+  CHECK_FALSE(ParseTemplate("{a b}", &t, &error));
+  CHECK(error == "'{a b}' is not a column or field name");
+}
+
+TEST_CASE("env: and ${env:} expand; an unset variable is named") {
+  setenv("PLANRUN_T_A", "alpha", 1);
+  unsetenv("PLANRUN_T_UNSET");
+  std::string out;
+  std::vector<std::string> secrets;
+  REQUIRE(ExpandEnv("env:PLANRUN_T_A", "x", &out, &secrets).ok());
+  CHECK(out == "alpha");
+  REQUIRE(ExpandEnv("Bearer ${env:PLANRUN_T_A}/${env:PLANRUN_T_A}!", "x", &out, &secrets).ok());
+  CHECK(out == "Bearer alpha/alpha!");
+  CHECK(secrets == std::vector<std::string>{"alpha", "alpha", "alpha"});
+  REQUIRE(ExpandEnv("plain", "x", &out).ok());
+  CHECK(out == "plain");
+  Status st = ExpandEnv("${env:PLANRUN_T_UNSET}", "objects step s1: header 'Authorization'", &out);
+  CHECK(st.message() ==
+        "objects step s1: header 'Authorization' reads the environment variable "
+        "PLANRUN_T_UNSET, which is not set");
+}
+
+TEST_CASE("sizes read as plans write them") {
+  int64_t n = 0;
+  CHECK((ParseSize("50MB", &n) && n == 50000000));
+  CHECK((ParseSize("512KiB", &n) && n == 524288));
+  CHECK((ParseSize("2 gib", &n) && n == 2147483648));
+  CHECK((ParseSize("1000", &n) && n == 1000));
+  CHECK_FALSE(ParseSize("MB", &n));
+  CHECK_FALSE(ParseSize("5 parsecs", &n));
+  CHECK_FALSE(ParseSize("-1", &n));
+}
+
+TEST_CASE("an objects step parses with its defaults and the columns it reads") {
+  ObjectsSpec spec;
+  Status st = ParseSpec(kBase, &spec);
+  INFO(st.message());
+  REQUIRE(st.ok());
+  CHECK(spec.table.Key() == "public.custom_design");
+  CHECK(spec.where == "storage_url IS NULL");
+  CHECK(spec.store.kind == "http");
+  CHECK(spec.store.method == "PUT");
+  CHECK(spec.store.headers ==
+        std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer ${env:KEY}"}});
+  CHECK(spec.concurrency == 8);
+  CHECK(spec.retries == 5);
+  CHECK(spec.settings.batch_size == 100);
+  CHECK(spec.max_bytes == 0);
+  CHECK_FALSE(spec.delete_on_rollback);
+  // Key, url, then template columns; sha256, url and ext are the step's own fields.
+  CHECK(spec.ReadColumns() == std::vector<std::string>{"id", "image_url", "owner"});
+}
+
+TEST_CASE("objects step settings are checked where they are written") {
+  ObjectsSpec spec;
+  CHECK(FirstLine(ParseSpec(std::string(kBase) + "concurrency: 0\n", &spec)) ==
+        "plan.yaml:5:14: error: 'concurrency' must be from 1 to 256, got 0");
+  CHECK(FirstLine(ParseSpec(std::string(kBase) + "max_bytes: lots\n", &spec)) ==
+        "plan.yaml:5:12: error: 'max_bytes' must be a size like 50MB, got 'lots'");
+  CHECK(FirstLine(ParseSpec(std::string(kBase) + "retries: 50\n", &spec)) ==
+        "plan.yaml:5:10: error: 'retries' must be from 0 to 20, got 50");
+  CHECK(FirstLine(
+            ParseSpec("from: {table: t, key: id}\nurl: u\nto: {store: ftp, key: k}\n", &spec)) ==
+        "plan.yaml:3:13: error: 'store' must be http, s3 or dir, got 'ftp'");
+  CHECK(FirstLine(ParseSpec("from: {table: t, key: id}\nurl: u\nto: {store: dir, key: k}\n",
+                            &spec)) == "plan.yaml:3:5: error: objects step 'to' needs 'path'");
+  CHECK(FirstLine(ParseSpec(
+            "from: {table: t, key: id}\nurl: u\nto: {store: dir, path: /x, key: \"{url}\"}\n",
+            &spec)) ==
+        "plan.yaml:3:33: error: 'key' cannot use {url}: it is known only after upload");
+  CHECK(FirstLine(ParseSpec("from: {table: t, key: id}\nurl: u\nto: {store: dir, path: /x, key: "
+                            "k, base_url: y}\n",
+                            &spec))
+            .find("error: unknown key 'base_url' in objects step 'to'") != std::string::npos);
+  CHECK(FirstLine(ParseSpec("from: {table: t, key: id}\nurl: u\nto: {store: dir, path: /x, key: "
+                            "k}\nset: {id: \"{sha256}\"}\n",
+                            &spec)) ==
+        "plan.yaml:4:7: error: 'set' cannot write the key column 'id'");
+  CHECK(FirstLine(ParseSpec("url: u\nto: {store: dir, path: /x, key: k}\n", &spec)) ==
+        "plan.yaml:1:1: error: objects step needs 'from', the table whose rows it reads");
+}
+
+TEST_CASE("the objects step is reversible and owns its transactions") {
+  std::unique_ptr<Step> step;
+  PARSE_OK(ParseObjectsStep, kBase, &step);
+  CHECK(step->reversibility() == Reversibility::kReversible);
+  CHECK(step->OwnsTransactions());
+  CHECK_FALSE(step->RevertTransactional());
+  REQUIRE(step->Writes().size() == 1);
+  CHECK(step->Writes()[0].Key() == "public.custom_design");
+  REQUIRE(step->Reads().size() == 1);
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace planrun
