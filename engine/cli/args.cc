@@ -57,6 +57,12 @@ ParseOutcome ParseArgs(const std::vector<std::string>& args, Invocation* out, st
   apply->add_option("--lock-timeout", apply_lock_s, "seconds to wait for another planrun")
       ->check(CLI::Range(0, 86400))
       ->capture_default_str();
+  apply
+      ->add_option("--retry", inv.apply.retries,
+                   "after losing the connection to PostgreSQL, reconnect with backoff and "
+                   "resume, up to N times")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
   apply->add_flag("--allow-drift", inv.apply.allow_drift,
                   "go on although applied plans changed since");
   apply->add_flag("--allow-out-of-order", inv.apply.allow_out_of_order,
@@ -79,6 +85,12 @@ ParseOutcome ParseArgs(const std::vector<std::string>& args, Invocation* out, st
       ->capture_default_str();
   rollback->add_option("--lock-timeout", rollback_lock_s, "seconds to wait for another planrun")
       ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
+  rollback
+      ->add_option("--retry", inv.rollback.retries,
+                   "after losing the connection to PostgreSQL, reconnect with backoff and "
+                   "resume, up to N times")
+      ->check(CLI::Range(0, 100))
       ->capture_default_str();
 
   auto* status = app.add_subcommand("status", "every plan in the directory and in the database");

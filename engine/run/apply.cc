@@ -8,6 +8,7 @@
 
 #include "graph/graph.h"
 #include "run/catalog.h"
+#include "run/reconnect.h"
 #include "run/scheduler.h"
 #include "run/step_exec.h"
 #include "track/lock.h"
@@ -196,8 +197,11 @@ DataRuntime MakeDataRuntime(const Plan& plan, const RunEnv& env, int attempt,
   return data;
 }
 
-Status Apply(const std::vector<std::unique_ptr<Plan>>& plans, const ApplyOptions& options,
-             RunEnv& env) {
+namespace {
+
+// One apply on new connections.
+Status ApplyOnce(const std::vector<std::unique_ptr<Plan>>& plans, const ApplyOptions& options,
+                 RunEnv& env) {
   if (options.to) {
     bool found = false;
     for (const auto& p : plans) found = found || p->version == *options.to;
@@ -207,6 +211,11 @@ Status Apply(const std::vector<std::unique_ptr<Plan>>& plans, const ApplyOptions
   PLANRUN_RETURN_IF_ERROR(env.sessions(env.AppName(), &control));
   MigrationLock lock(control.get(), env.names.tracking);
   PLANRUN_RETURN_IF_ERROR(lock.Acquire(options.lock_timeout_ms));
+  const int holder_pid = control->BackendPid();
+  const std::string tracking = env.names.tracking;
+  env.check_lock = [holder_pid, tracking](pg::Session& s) {
+    return MigrationLock::CheckHeld(s, tracking, holder_pid);
+  };
 
   Tracker tracker(control.get(), env.names.tracking);
   if (options.dry_run) PLANRUN_RETURN_IF_ERROR(control->Exec("BEGIN"));
@@ -256,6 +265,14 @@ Status Apply(const std::vector<std::unique_ptr<Plan>>& plans, const ApplyOptions
     if (st.ok()) st = rb;
   }
   return st;
+}
+
+}  // namespace
+
+Status Apply(const std::vector<std::unique_ptr<Plan>>& plans, const ApplyOptions& options,
+             RunEnv& env) {
+  return RunWithReconnect(options.retries, *env.out, "apply",
+                          [&]() { return ApplyOnce(plans, options, env); });
 }
 
 }  // namespace planrun
