@@ -145,6 +145,14 @@ ParseOutcome ParseArgs(const std::vector<std::string>& args, Invocation* out, st
     *error = st;
     return ParseOutcome::kUsage;
   }
+  // PostgreSQL cuts names at 63 bytes, and planrun also makes <schema>_backup.
+  if (inv.global.schema.empty() || inv.global.schema.size() > 56) {
+    *error = Status::Invalid("--schema '" + inv.global.schema + "' must be 1 to 56 bytes long (" +
+                             std::to_string(inv.global.schema.size()) +
+                             " given): planrun also creates the schema <name>_backup, and "
+                             "PostgreSQL names are at most 63 bytes");
+    return ParseOutcome::kUsage;
+  }
   if (!rejects_version.empty()) inv.plan_version = rejects_version;
   inv.apply.restart_steps.insert(restart_steps.begin(), restart_steps.end());
   if (inv.apply.sample_rows > 0 && !inv.apply.dry_run) {

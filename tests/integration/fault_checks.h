@@ -145,9 +145,13 @@ inline void CheckStatusTruthful(const nlohmann::json& plan, const Facts& f, cons
   auto has_note = [&](const std::string& n) {
     return std::find(notes.begin(), notes.end(), n) != notes.end();
   };
-  if (expected == "interrupted") CHECK(has_note("interrupted: run planrun apply to resume it"));
+  if (expected == "interrupted") {
+    CHECK(has_note("interrupted: the run applying it ended without recording how (killed, or it "
+                   "lost its connection); run planrun apply to resume it after its last commit"));
+  }
   if (expected == "rolling_back") {
-    CHECK(has_note("rollback interrupted: run planrun rollback to finish it"));
+    CHECK(has_note("rollback interrupted: the run rolling it back ended without recording how; run "
+                   "planrun rollback to finish it"));
   }
   int applied = 0;
   for (const auto& step : plan["steps"]) {
@@ -155,8 +159,15 @@ inline void CheckStatusTruthful(const nlohmann::json& plan, const Facts& f, cons
     INFO("step " << id);
     auto it = f.up.find(id);
     const bool listed = it != f.up.end() && f.state != "rolled_back";
-    CHECK(step["state"] == (listed ? it->second : "pending"));
-    if (listed && it->second == "applied") ++applied;
+    std::string expected_step = listed ? it->second : "pending";
+    if (listed && f.down.count(id)) {
+      const std::string& down = f.down.at(id);
+      expected_step = down == "applied"   ? "reverted"
+                      : down == "running" ? "reverting"
+                                          : "revert " + down;
+    }
+    CHECK(step["state"] == expected_step);
+    if (expected_step == "applied") ++applied;
     auto cp = f.checkpoints.find(id);
     if (listed && cp != f.checkpoints.end()) {
       CHECK(step["rows_done"] == (it->second == "applied" ? cp->second.written : cp->second.read));
