@@ -207,6 +207,12 @@ Status ApplyOnce(const std::vector<std::unique_ptr<Plan>>& plans, const ApplyOpt
     for (const auto& p : plans) found = found || p->version == *options.to;
     if (!found) return Status::Invalid("--to " + options.to->text + ": no plan has that version");
   }
+  // A plan whose steps cannot be ordered (a cycle, a `needs` against the
+  // order reads and writes imply) fails before the database is touched.
+  for (const auto& p : plans) {
+    Graph graph;
+    PLANRUN_RETURN_IF_ERROR(BuildGraph(*p, p->steps, {}, &graph));
+  }
   std::unique_ptr<pg::Session> control;
   PLANRUN_RETURN_IF_ERROR(env.sessions(env.AppName(), &control));
   MigrationLock lock(control.get(), env.names.tracking);

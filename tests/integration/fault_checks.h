@@ -146,12 +146,14 @@ inline void CheckStatusTruthful(const nlohmann::json& plan, const Facts& f, cons
     return std::find(notes.begin(), notes.end(), n) != notes.end();
   };
   if (expected == "interrupted") {
-    CHECK(has_note("interrupted: the run applying it ended without recording how (killed, or it "
-                   "lost its connection); run planrun apply to resume it after its last commit"));
+    CHECK(
+        has_note("interrupted: the run applying it ended without recording how (killed, or it "
+                 "lost its connection); run planrun apply to resume it after its last commit"));
   }
   if (expected == "rolling_back") {
-    CHECK(has_note("rollback interrupted: the run rolling it back ended without recording how; run "
-                   "planrun rollback to finish it"));
+    CHECK(
+        has_note("rollback interrupted: the run rolling it back ended without recording how; run "
+                 "planrun rollback to finish it"));
   }
   int applied = 0;
   for (const auto& step : plan["steps"]) {

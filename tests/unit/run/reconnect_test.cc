@@ -10,11 +10,11 @@ namespace {
 TEST_CASE("connection losses are SQLSTATE class 08 and the server going away") {
   CHECK(IsConnectionLoss(Status::Database("server closed the connection unexpectedly", "08006")));
   CHECK(IsConnectionLoss(Status::Database("could not connect", "08001")));
-  CHECK(IsConnectionLoss(Status::Failed("terminating connection due to administrator command",
-                                        "57P01")));
+  CHECK(IsConnectionLoss(
+      Status::Failed("terminating connection due to administrator command", "57P01")));
   CHECK(IsConnectionLoss(Status::Database("the database system is starting up", "57P03")));
-  CHECK_FALSE(IsConnectionLoss(Status::Database("canceling statement due to lock timeout",
-                                                "55P03")));
+  CHECK_FALSE(
+      IsConnectionLoss(Status::Database("canceling statement due to lock timeout", "55P03")));
   CHECK_FALSE(IsConnectionLoss(Status::Database("password authentication failed")));
   CHECK_FALSE(IsConnectionLoss(Status::Failed("3 of 10 rows rejected")));
   CHECK_FALSE(IsConnectionLoss(Status::OK()));
