@@ -12,4 +12,4 @@ scripts/build.sh -DPLANRUN_SANITIZE=ON
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export PLANRUN_FAULT_TRIALS=${PLANRUN_FAULT_TRIALS:-10}
-exec pg_virtualenv -- ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 "$@"
+exec pg_virtualenv -t -- ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 "$@"
