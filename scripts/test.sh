@@ -8,5 +8,6 @@ scripts/install-deps.sh
 scripts/build.sh
 build_dir=${BUILD_DIR:-build}
 # pg_virtualenv runs ctest with PGHOST/PGPORT/PGUSER/PGPASSWORD set for a
-# private cluster that is dropped afterwards.
-exec pg_virtualenv -- ctest --test-dir "$build_dir" --output-on-failure -j2 "$@"
+# private cluster that is dropped afterwards; -t keeps the cluster's files in
+# a temporary directory, which also lets fault_restart_test restart it.
+exec pg_virtualenv -t -- ctest --test-dir "$build_dir" --output-on-failure -j2 "$@"

@@ -57,6 +57,12 @@ ParseOutcome ParseArgs(const std::vector<std::string>& args, Invocation* out, st
   apply->add_option("--lock-timeout", apply_lock_s, "seconds to wait for another planrun")
       ->check(CLI::Range(0, 86400))
       ->capture_default_str();
+  apply
+      ->add_option("--retry", inv.apply.retries,
+                   "after losing the connection to PostgreSQL, reconnect with backoff and "
+                   "resume, up to N times")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
   apply->add_flag("--allow-drift", inv.apply.allow_drift,
                   "go on although applied plans changed since");
   apply->add_flag("--allow-out-of-order", inv.apply.allow_out_of_order,
@@ -79,6 +85,12 @@ ParseOutcome ParseArgs(const std::vector<std::string>& args, Invocation* out, st
       ->capture_default_str();
   rollback->add_option("--lock-timeout", rollback_lock_s, "seconds to wait for another planrun")
       ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
+  rollback
+      ->add_option("--retry", inv.rollback.retries,
+                   "after losing the connection to PostgreSQL, reconnect with backoff and "
+                   "resume, up to N times")
+      ->check(CLI::Range(0, 100))
       ->capture_default_str();
 
   auto* status = app.add_subcommand("status", "every plan in the directory and in the database");
@@ -131,6 +143,14 @@ ParseOutcome ParseArgs(const std::vector<std::string>& args, Invocation* out, st
   if (st.ok()) st = ParseVersionFlag("--to", rollback_to, &inv.rollback.to);
   if (!st.ok()) {
     *error = st;
+    return ParseOutcome::kUsage;
+  }
+  // PostgreSQL cuts names at 63 bytes, and planrun also makes <schema>_backup.
+  if (inv.global.schema.empty() || inv.global.schema.size() > 56) {
+    *error = Status::Invalid("--schema '" + inv.global.schema + "' must be 1 to 56 bytes long (" +
+                             std::to_string(inv.global.schema.size()) +
+                             " given): planrun also creates the schema <name>_backup, and "
+                             "PostgreSQL names are at most 63 bytes");
     return ParseOutcome::kUsage;
   }
   if (!rejects_version.empty()) inv.plan_version = rejects_version;

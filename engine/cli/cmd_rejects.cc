@@ -29,7 +29,7 @@ Status CmdRejects(const Invocation& inv, Reporter& out) {
                       {"reason", r.reason},
                       {"created_at", r.created_at}});
     }
-    out.Out(list.dump(2));
+    out.Out(list.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     return Status::OK();
   }
   if (rejects.empty()) {

@@ -95,7 +95,8 @@ Status CmdStatus(const Invocation& inv, Reporter& out) {
   PLANRUN_RETURN_IF_ERROR(CollectStatus(plans, env, &states));
   const std::string target = pg::DescribeTarget(pg::ResolveConninfo(inv.global.db));
   if (inv.status_json) {
-    out.Out(Json(states, target, inv.global.schema).dump(2));
+    out.Out(Json(states, target, inv.global.schema)
+                .dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     out.Out("database " + target + ", tracking schema " + inv.global.schema + "\n\n" +
             (states.empty() ? std::string("no plans in ") + inv.global.plans_dir + "\n"

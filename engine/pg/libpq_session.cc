@@ -28,6 +28,11 @@ constexpr char kSessionSetup[] =
     "SET standard_conforming_strings = on; SET client_encoding = 'UTF8'; "
     "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 3";
 
+// SQLSTATEs planrun gives errors libpq reports without one: the connection
+// broke (08006), or no connection could be made (08001).
+constexpr char kConnectionFailure[] = "08006";
+constexpr char kCannotConnect[] = "08001";
+
 struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
 };
@@ -149,8 +154,20 @@ class LibpqSession : public Session {
   bool IsOpen() const override { return PQstatus(conn_) == CONNECTION_OK; }
 
  private:
+  /// The error of `res`; one libpq made up without a SQLSTATE because the
+  /// connection broke gets 08006.
+  Status ResultError(const PGresult* res) const {
+    Status st = ErrorFromResult(res);
+    if (st.sqlstate().empty() && PQstatus(conn_) == CONNECTION_BAD) {
+      return Status::Database(st.message(), kConnectionFailure);
+    }
+    return st;
+  }
+
   /// libpq's message for a failure outside any statement result.
-  Status ConnectionError() const { return Status::Database(Redact(Trim(PQerrorMessage(conn_)))); }
+  Status ConnectionError() const {
+    return Status::Database(Redact(Trim(PQerrorMessage(conn_))), kConnectionFailure);
+  }
 
   /// Reads every result of what was sent last; `out` (may be null) gets the
   /// last statement's result. The first error wins, but every result is read
@@ -173,7 +190,7 @@ class LibpqSession : public Session {
           if (first.ok()) first = Status::Invalid("COPY TO STDOUT needs Session::CopyOut");
           break;
         default:
-          if (first.ok()) first = ErrorFromResult(res.get());
+          if (first.ok()) first = ResultError(res.get());
           break;
       }
     }
@@ -195,7 +212,7 @@ class LibpqSession : public Session {
     Status st =
         res == nullptr ? ConnectionError()
         : got == PGRES_FATAL_ERROR
-            ? ErrorFromResult(res.get())
+            ? ResultError(res.get())
             : Status::Invalid(std::string("not a ") + wanted + " statement: " + Redact(copy_sql));
     if (got == PGRES_COPY_IN) PQputCopyEnd(conn_, "not a COPY FROM STDIN statement");
     if (got == PGRES_COPY_OUT) DiscardCopyData();
@@ -248,9 +265,18 @@ Status Connect(const ConnectOptions& options, std::unique_ptr<Session>* out) {
   }
   // Later entries override the expanded conninfo, earlier ones are overridden by it.
   std::string timeout = std::to_string(options.connect_timeout_s);
-  const char* keys[] = {"connect_timeout", "dbname", "application_name", nullptr};
-  const char* values[] = {timeout.c_str(), options.conninfo.c_str(),
-                          options.application_name.c_str(), nullptr};
+  // TCP keepalives notice a dead server or network within about a minute
+  // instead of the kernel's two hours; the conninfo may override them.
+  const char* keys[] = {"connect_timeout",  "keepalives", "keepalives_idle",  "keepalives_interval",
+                        "keepalives_count", "dbname",     "application_name", nullptr};
+  const char* values[] = {timeout.c_str(),
+                          "1",
+                          "30",
+                          "10",
+                          "3",
+                          options.conninfo.c_str(),
+                          options.application_name.c_str(),
+                          nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) return Status::Database("cannot connect to PostgreSQL: out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {
@@ -259,11 +285,24 @@ Status Connect(const ConnectOptions& options, std::unique_ptr<Session>* out) {
                           FormatTarget(part(PQhost(conn)), part(PQport(conn)), part(PQdb(conn))) +
                           " as " + part(PQuser(conn)) + "): " + Trim(PQerrorMessage(conn));
     PQfinish(conn);
-    return Status::Database(Redact(message));
+    // Refused, timed out, starting up or shutting down may pass; a bad
+    // password or a missing database will not.
+    const bool transient = message.find("authentication") == std::string::npos &&
+                           message.find("does not exist") == std::string::npos &&
+                           message.find("permission denied") == std::string::npos &&
+                           message.find("no pg_hba.conf entry") == std::string::npos &&
+                           message.find("certificate") == std::string::npos &&
+                           message.find("SSL") == std::string::npos;
+    return Status::Database(Redact(message), transient ? kCannotConnect : "");
   }
   PQsetNoticeProcessor(conn, IgnoreNotice, nullptr);
   auto session = std::make_unique<LibpqSession>(conn);
-  Status st = session->Exec(kSessionSetup, nullptr);
+  std::string setup = kSessionSetup;
+  // A session holding the migration lock sits idle while steps run on other
+  // sessions; a server-wide idle_session_timeout (PostgreSQL 14+) must not
+  // end it and free the lock under a running plan.
+  if (PQserverVersion(conn) >= 140000) setup += "; SET idle_session_timeout = 0";
+  Status st = session->Exec(setup, nullptr);
   if (!st.ok()) return st.WithContext("cannot set up the PostgreSQL session");
   *out = std::move(session);
   return Status::OK();

@@ -98,8 +98,9 @@ Status LoadPlans(FileSystem& fs, const std::string& dir, const StepRegistry& kin
   std::string shown_dir = dir.empty() || dir.back() == '/' ? dir : dir + "/";
   for (const auto& plan : plans) {
     for (const auto& [required, loc] : plan->requires_versions) {
+      const Version& want = required;  // a lambda cannot capture a structured binding in C++17
       bool found = std::any_of(plans.begin(), plans.end(),
-                               [&](const auto& p) { return p->version == required; });
+                               [&want](const auto& p) { return p->version == want; });
       if (!found) {
         return PlanError(
             plan->source, loc,

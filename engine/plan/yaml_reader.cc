@@ -272,6 +272,12 @@ class TreeBuilder : public YAML::EventHandler {
 
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) override {
+    // libpq and Lua would cut the text at a NUL, so SQL or a hook would run
+    // other text than the plan shows.
+    if (value.find('\0') != std::string::npos) {
+      throw StopParsing{ToLoc(mark),
+                        "a value contains a NUL character (\\0); plans cannot hold NUL bytes"};
+    }
     Node n;
     n.kind = Node::Kind::kScalar;
     n.loc = ToLoc(mark);

@@ -26,6 +26,7 @@ struct ApplyOptions {
   bool retry_rejects = false;       // run rows in planrun.rejects through the (fixed) hooks again
   std::set<std::string> restart_steps;  // data steps to undo and start over (changed since)
   int64_t sample_rows = 0;  // with dry_run: hooks over the first N rows, nothing written
+  int retries = 0;          // reconnect and resume this many times after losing the server
 };
 
 /// A DataRuntime for steps of `plan`: sessions to the target and to the

@@ -7,6 +7,7 @@
 #include "graph/graph.h"
 #include "run/apply.h"
 #include "run/catalog.h"
+#include "run/reconnect.h"
 #include "run/scheduler.h"
 #include "run/step_exec.h"
 #include "steps/backup_step.h"
@@ -148,14 +149,18 @@ Status RollbackPlan(const Plan& plan, const MigrationRecord& record,
   return tracker.SetPlanState(plan.version.text, "rolled_back");
 }
 
-}  // namespace
-
-Status Rollback(const std::vector<std::unique_ptr<Plan>>& plans, const RollbackOptions& options,
-                RunEnv& env) {
+// One rollback on new connections.
+Status RollbackOnce(const std::vector<std::unique_ptr<Plan>>& plans, const RollbackOptions& options,
+                    RunEnv& env) {
   std::unique_ptr<pg::Session> control;
   PLANRUN_RETURN_IF_ERROR(env.sessions(env.AppName(), &control));
   MigrationLock lock(control.get(), env.names.tracking);
   PLANRUN_RETURN_IF_ERROR(lock.Acquire(options.lock_timeout_ms));
+  const int holder_pid = control->BackendPid();
+  const std::string tracking = env.names.tracking;
+  env.check_lock = [holder_pid, tracking](pg::Session& s) {
+    return MigrationLock::CheckHeld(s, tracking, holder_pid);
+  };
   Tracker tracker(control.get(), env.names.tracking);
   bool exists = false;
   PLANRUN_RETURN_IF_ERROR(tracker.Exists(&exists));
@@ -200,6 +205,14 @@ Status Rollback(const std::vector<std::unique_ptr<Plan>>& plans, const RollbackO
   env.out->Info("rolled back " + std::to_string(targets.size()) +
                 (targets.size() == 1 ? " plan" : " plans"));
   return Status::OK();
+}
+
+}  // namespace
+
+Status Rollback(const std::vector<std::unique_ptr<Plan>>& plans, const RollbackOptions& options,
+                RunEnv& env) {
+  return RunWithReconnect(options.retries, *env.out, "rollback",
+                          [&]() { return RollbackOnce(plans, options, env); });
 }
 
 }  // namespace planrun

@@ -20,6 +20,7 @@ struct RollbackOptions {
   bool restore_backups = false;  // also restore every backed-up table wholesale
   int jobs = 4;
   int64_t lock_timeout_ms = 10000;
+  int retries = 0;  // reconnect and resume this many times after losing the server
 };
 
 /// Rolls back plans recorded in the database; `plans` are the files.

@@ -24,6 +24,9 @@ struct RunEnv {
   SchemaNames names;
   Actor actor;
   std::string command = "apply";  // for application_name: "planrun apply (root@host pid 12)"
+  /// Checks, through the given session, that this run still holds the
+  /// migration lock; called before a step commits. Empty: no check.
+  std::function<Status(pg::Session&)> check_lock;
 
   /// The application_name planrun's sessions show in pg_stat_activity.
   std::string AppName() const;

@@ -9,24 +9,41 @@ namespace planrun {
 
 namespace {
 
+// A step's state: its up run's, or, once a rollback reverted or began to
+// revert it, "reverted", "reverting" or "revert failed".
+std::string StepStateOf(const StepRunRecord& up, const StepRunRecord* down) {
+  if (down == nullptr) return up.state;
+  if (down->state == "applied") return "reverted";
+  if (down->state == "running") return "reverting";
+  return "revert " + down->state;
+}
+
 void AddSteps(const Plan* plan, const std::vector<StepRunRecord>& runs, PlanState* ps) {
-  std::map<std::string, const StepRunRecord*> up;
+  std::map<std::string, const StepRunRecord*> up, down;
   for (const auto& r : runs) {
     if (r.phase == "up") up[r.step_id] = &r;
+    if (r.phase == "down") down[r.step_id] = &r;
   }
+  auto down_of = [&down](const std::string& id) -> const StepRunRecord* {
+    auto it = down.find(id);
+    return it == down.end() ? nullptr : it->second;
+  };
   if (!plan) {
     for (const auto& [id, r] : up) {
-      ps->steps.push_back({id, "", r->state, r->duration_ms, r->rows_done, r->error});
+      const StepRunRecord* d = down_of(id);
+      ps->steps.push_back({id, "", StepStateOf(*r, d), r->duration_ms, r->rows_done,
+                           d && !d->error.empty() ? d->error : r->error});
     }
   } else {
     for (const StepDecl& d : plan->steps) {
       StepState s{d.id, d.kind, "pending", 0, 0, ""};
       auto it = up.find(d.id);
       if (it != up.end()) {
-        s.state = it->second->state;
+        const StepRunRecord* rev = down_of(d.id);
+        s.state = StepStateOf(*it->second, rev);
         s.duration_ms = it->second->duration_ms;
         s.rows_done = it->second->rows_done;
-        s.error = it->second->error;
+        s.error = rev && !rev->error.empty() ? rev->error : it->second->error;
       }
       ps->steps.push_back(s);
     }
@@ -109,8 +126,11 @@ Status CollectStatus(const std::vector<std::unique_ptr<Plan>>& plans, RunEnv& en
     if ((ps.state == "running" || ps.state == "rolling_back") && !lock_held) {
       if (ps.state == "running") ps.state = "interrupted";
       ps.notes.push_back(ps.state == "interrupted"
-                             ? "interrupted: run planrun apply to resume it"
-                             : "rollback interrupted: run planrun rollback to finish it");
+                             ? "interrupted: the run applying it ended without recording how "
+                               "(killed, or it lost its connection); run planrun apply to "
+                               "resume it after its last commit"
+                             : "rollback interrupted: the run rolling it back ended without "
+                               "recording how; run planrun rollback to finish it");
     }
     if (ps.state == "failed")
       ps.notes.push_back("failed: fix the cause, then run planrun apply to resume");

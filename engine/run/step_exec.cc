@@ -12,6 +12,9 @@ namespace planrun {
 namespace {
 
 constexpr char kLockNotAvailable[] = "55P03";
+// A deadlock: PostgreSQL cancelled this statement to break a lock cycle with
+// another session (often a killed run's statement still finishing).
+constexpr char kDeadlockDetected[] = "40P01";
 
 std::string TimeoutSettings(const Defaults& d, bool local) {
   const std::string set = local ? "SET LOCAL " : "SET ";
@@ -46,10 +49,12 @@ Status TryOnce(pg::Session& session, const RunEnv& env, const StepJob& job, cons
     Status st = effect(ctx);
     if (!settings.empty()) session.Exec("RESET lock_timeout; RESET statement_timeout");
     PLANRUN_RETURN_IF_ERROR(st);
+    if (env.check_lock) PLANRUN_RETURN_IF_ERROR(env.check_lock(session));
     return tracker.StepDone(version, job.attempt, job.phase, id, ctx.counters);
   }
   PLANRUN_RETURN_IF_ERROR(session.Exec("BEGIN; " + TimeoutSettings(job.decl->settings, true)));
   Status st = effect(ctx);
+  if (st.ok() && env.check_lock) st = env.check_lock(session);
   if (st.ok()) st = tracker.StepDone(version, job.attempt, job.phase, id, ctx.counters);
   if (st.ok()) st = session.Exec("COMMIT");
   if (!st.ok()) session.Exec("ROLLBACK");
@@ -86,12 +91,15 @@ Status ExecuteStep(pg::Session& session, const RunEnv& env, const StepJob& job) 
     ctx.dry_run = job.dry_run;
     ctx.data = job.data;
     st = TryOnce(session, env, job, effect, ctx);
-    const bool retry = !st.ok() && st.sqlstate() == kLockNotAvailable && !job.dry_run &&
-                       try_no < job.decl->settings.lock_retries;
+    const bool retry = !st.ok() &&
+                       (st.sqlstate() == kLockNotAvailable || st.sqlstate() == kDeadlockDetected) &&
+                       !job.dry_run && try_no < job.decl->settings.lock_retries;
     if (!retry) break;
     const int64_t backoff_ms = std::min<int64_t>(5000, 200LL << try_no);
-    env.out->Warn("step " + id + " could not get a lock within lock_timeout; retry " +
-                  std::to_string(try_no + 1) + " of " +
+    const std::string why = st.sqlstate() == kDeadlockDetected
+                                ? " was chosen to break a deadlock"
+                                : " could not get a lock within lock_timeout";
+    env.out->Warn("step " + id + why + "; retry " + std::to_string(try_no + 1) + " of " +
                   std::to_string(job.decl->settings.lock_retries) + " in " +
                   HumanDuration(backoff_ms));
     std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
@@ -102,7 +110,7 @@ Status ExecuteStep(pg::Session& session, const RunEnv& env, const StepJob& job) 
   if (!st.ok()) {
     if (!job.dry_run) tracker.StepFailed(version, job.attempt, job.phase, id, st.message());
     Status failed = st.code() == StatusCode::kDatabase || st.code() == StatusCode::kIo
-                        ? Status::Failed(st.message())
+                        ? Status::Failed(st.message(), st.sqlstate())
                         : st;
     return failed.WithContext("step '" + id + "' of plan " + version + " " + job.plan->name +
                               " failed to " + Verb(job));

@@ -93,7 +93,11 @@ Status CheckpointStore::Load(Checkpoint* out, bool* found) {
 }
 
 Status CheckpointStore::Save(const Checkpoint& cp) {
-  return db_->Query(
+  // Only a checkpoint that moves forward is stored: a run that does not hold
+  // the migration lock any more and saves the same batch as another run
+  // finds the row moved under it, and its batch is not committed.
+  pg::Result r;
+  PLANRUN_RETURN_IF_ERROR(db_->Query(
       "INSERT INTO " + schema_ +
           ".checkpoints (version, attempt, step_id, fingerprint, last_key, batches, rows_read, "
           "rows_written, rows_skipped, rows_rejected, done, updated_at) VALUES ($1, $2, $3, $4, "
@@ -101,12 +105,20 @@ Status CheckpointStore::Save(const Checkpoint& cp) {
           "DO UPDATE SET fingerprint = EXCLUDED.fingerprint, last_key = EXCLUDED.last_key, "
           "batches = EXCLUDED.batches, rows_read = EXCLUDED.rows_read, rows_written = "
           "EXCLUDED.rows_written, rows_skipped = EXCLUDED.rows_skipped, rows_rejected = "
-          "EXCLUDED.rows_rejected, done = EXCLUDED.done, updated_at = now()",
+          "EXCLUDED.rows_rejected, done = EXCLUDED.done, updated_at = now() "
+          "WHERE checkpoints.batches < EXCLUDED.batches "
+          "OR (checkpoints.batches = EXCLUDED.batches AND EXCLUDED.done)",
       {version_, std::to_string(attempt_), step_id_, cp.fingerprint,
        cp.last_key ? pg::Value(TextArray(*cp.last_key)) : std::nullopt, std::to_string(cp.batches),
        std::to_string(cp.rows_read), std::to_string(cp.rows_written),
        std::to_string(cp.rows_skipped), std::to_string(cp.rows_rejected),
-       cp.done ? "true" : "false"});
+       cp.done ? "true" : "false"},
+      &r));
+  if (r.affected == 1) return Status::OK();
+  return Status::Failed("the checkpoint of step " + step_id_ + " is already past batch " +
+                        std::to_string(cp.batches) +
+                        ": another planrun ran this step at the same time; this batch was not "
+                        "committed. Run planrun status, then planrun apply to resume");
 }
 
 Status CheckpointStore::Reset() {

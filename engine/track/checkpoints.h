@@ -44,7 +44,8 @@ class CheckpointStore {
 
   /// The stored checkpoint, or *found = false.
   Status Load(Checkpoint* out, bool* found);
-  /// Inserts or replaces the checkpoint.
+  /// Inserts the checkpoint, or replaces a stored one with fewer batches (or
+  /// as many, when `cp` is done); else Status::Failed: another run moved it.
   Status Save(const Checkpoint& cp);
   /// Deletes the checkpoint (apply --restart-step).
   Status Reset();

@@ -24,6 +24,12 @@ constexpr char kHolderSql[] =
     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
     "LIMIT 1";
 
+/// Whether server process $3 holds advisory lock ($1, $2, 1) in this database.
+constexpr char kHeldBySql[] =
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::oid "
+    "AND objid = $2::oid AND objsubid = 1 AND granted AND pid = $3::int "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))";
+
 }  // namespace
 
 MigrationLock::MigrationLock(pg::Session* session, std::string schema)
@@ -103,6 +109,22 @@ Status MigrationLock::FindHolder(pg::Session& session, const std::string& schema
   if (r.at(0, 3)) *holder += ", connected since " + *r.at(0, 3);
   *holder += ")";
   return Status::OK();
+}
+
+Status MigrationLock::CheckHeld(pg::Session& session, const std::string& schema, int holder_pid) {
+  uint64_t key = static_cast<uint64_t>(KeyFor(schema));
+  pg::Result r;
+  PLANRUN_RETURN_IF_ERROR(session.Query(
+      kHeldBySql,
+      {std::to_string(key >> 32), std::to_string(key & 0xffffffffu), std::to_string(holder_pid)},
+      &r));
+  if (r.get(0, 0) == "t") return Status::OK();
+  return Status::Failed(
+      "the migration lock for schema " + schema + " was lost: the session holding it (server pid " +
+          std::to_string(holder_pid) +
+          ") ended, so another planrun could start; stopped before committing. Run planrun "
+          "status, then run the same command again to resume",
+      "08006");
 }
 
 }  // namespace planrun

@@ -52,6 +52,11 @@ class MigrationLock {
   /// take the lock.
   static Status FindHolder(pg::Session& session, const std::string& schema, std::string* holder);
 
+  /// Checks through `session` (any session to the same database) that the
+  /// lock for `schema` is still held by server process `holder_pid`; else
+  /// Status::Failed with SQLSTATE 08006 (the lock's connection is gone).
+  static Status CheckHeld(pg::Session& session, const std::string& schema, int holder_pid);
+
  private:
   /// Sets *got to whether pg_try_advisory_lock succeeded.
   Status TryLock(bool* got);

@@ -145,7 +145,8 @@ Status Tracker::Ensure(bool in_transaction) {
         db_->Exec("CREATE SCHEMA IF NOT EXISTS " + q + "; CREATE TABLE IF NOT EXISTS " + q +
                   ".layout (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL); "
                   "INSERT INTO " +
-                  q + ".layout VALUES (1, 0) ON CONFLICT (id) DO NOTHING"));
+                  q + ".layout VALUES (1, 0) ON CONFLICT (id) DO NOTHING")
+            .WithContext("cannot create the tracking tables in schema " + schema_));
   }
   pg::Result r;
   PLANRUN_RETURN_IF_ERROR(db_->Exec("SELECT version FROM " + q + ".layout", &r));

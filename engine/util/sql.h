@@ -13,8 +13,8 @@ namespace planrun {
 /// "name" with embedded double quotes doubled.
 std::string QuoteIdent(std::string_view name);
 
-/// 'value' with embedded single quotes doubled. Rejects nothing: a NUL byte
-/// cannot occur in a std::string read from YAML text.
+/// 'value' with embedded single quotes doubled. Rejects nothing: the plan
+/// reader refuses NUL bytes, and PostgreSQL text cannot hold them.
 std::string QuoteLiteral(std::string_view value);
 
 /// Comma-separated QuoteIdent of each name.

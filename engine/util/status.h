@@ -27,7 +27,9 @@ class Status {
  public:
   Status() = default;
   static Status OK() { return Status(); }
-  static Status Failed(std::string msg) { return Status(StatusCode::kFailed, std::move(msg)); }
+  static Status Failed(std::string msg, std::string sqlstate = "") {
+    return Status(StatusCode::kFailed, std::move(msg), std::move(sqlstate));
+  }
   static Status Invalid(std::string msg) { return Status(StatusCode::kInvalid, std::move(msg)); }
   static Status LockTimeout(std::string msg) {
     return Status(StatusCode::kLockTimeout, std::move(msg));

@@ -81,6 +81,50 @@ TEST_CASE("a failing verify stops the plan and a fixed rerun resumes at the fail
   CHECK(QueryValue(conn, "SELECT sum(n) FROM counters") == "155");
 }
 
+TEST_CASE("--retry-rejects checks the plan's verify steps again") {
+  const std::string db = "apply_retry_verify";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn,
+          "CREATE TABLE src (id int PRIMARY KEY, name text);"
+          "INSERT INTO src VALUES (1, 'a'), (2, NULL), (3, 'c');");
+  const std::string dir = TempDir("planrun-retry-verify");
+  WriteFile(dir + "/001.yaml", R"(version: 1
+name: names
+steps:
+  - id: make
+    sql:
+      up: CREATE TABLE dst (id int PRIMARY KEY, name text NOT NULL)
+      down: DROP TABLE dst
+      writes: [dst]
+  - id: copy_names
+    copy:
+      from: {table: src, key: id, columns: [name]}
+      to: {table: dst, columns: [id, name]}
+      max_rejects: 1
+      lua: |
+        function transform(row)
+          if row.name == nil then error("no name") end
+          return {id = row.id, name = row.name}
+        end
+  - id: check
+    verify:
+      reads: [dst]
+      assertions:
+        - {name: fewer rows than the source, sql: SELECT count(*) < 3 FROM dst, expect: true}
+)");
+  CommandResult first = Planrun(db, {"--plans", dir, "apply"});
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+  ExecSql(conn, "UPDATE src SET name = 'b' WHERE id = 2");
+  // The retried row makes the check false: it must run again and say so.
+  CommandResult retried = Planrun(db, {"--plans", dir, "apply", "--retry-rejects"});
+  INFO(retried.err);
+  CHECK(retried.exit_code == 1);
+  CHECK_THAT(retried.err, Catch::Contains("error: step 'check' of plan 1 names failed to apply: "));
+  CHECK_THAT(retried.err, Catch::Contains("fewer rows than the source"));
+  CHECK(QueryValue(conn, "SELECT string_agg(name, ',' ORDER BY id) FROM dst") == "a,b,c");
+}
+
 TEST_CASE("dry run rolls everything back and leaves nothing behind") {
   const std::string db = "apply_dry_run";
   const std::string conn = FreshDatabase(db);

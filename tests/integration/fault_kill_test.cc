@@ -7,11 +7,11 @@
 // is lost or doubled. Then the same for `planrun rollback`, against the
 // database as it was before the plan.
 //
-// Instants: half uniform over the reference run, half aimed at a phase by
-// waiting for one of planrun's -v lines and then a random delay within that
-// phase's reference duration. A quarter of the trials also kill the resumed
-// run, started at once while the killed run's statements may still be
-// running. Environment:
+// Instants: two in nine uniform over the reference run, the rest aimed at a
+// phase by waiting for one of planrun's -v lines and then a random delay
+// within that phase's reference duration. A quarter of the trials also kill
+// the resumed run, started at once while the killed run's statements may
+// still be running. Environment:
 //   PLANRUN_FAULT_SEED (20261121)   PLANRUN_FAULT_TRIALS (30)
 //   PLANRUN_FAULT_ROWS (200000)     PLANRUN_FAULT_ROLLBACK_TRIALS (trials / 5)
 //   PLANRUN_FAULT_ONLY_TRIAL (run this apply trial alone, to reproduce it)
@@ -58,32 +58,42 @@ struct Totals {
   int64_t rows_compared = 0;
   int64_t longest_session_wait_ms = 0;
   int invalid_indexes_left = 0;
+  std::map<std::string, int> resumed_failures;  // first line of the error -> runs
 
+  /// One line with every total, to quote.
   std::string Summary(const std::string& what, uint64_t seed) const {
     std::ostringstream s;
-    s << what << ": seed " << seed << ", " << trials << " trials, " << kills
-      << " kills landed (+" << resumed_kills << " in resumed runs); phases:";
+    s << what << ": seed " << seed << ", " << trials << " trials, " << kills << " kills landed (+"
+      << resumed_kills << " in resumed runs); phases:";
     for (const auto& [phase, n] : phases) s << " " << phase << " " << n << ";";
     s << " " << rows_compared << " rows compared; longest wait for the killed run's sessions "
       << longest_session_wait_ms << "ms; invalid indexes left by a kill " << invalid_indexes_left;
+    for (const auto& [error, n] : resumed_failures) {
+      s << "; a resumed run failed " << n << "x: " << error;
+    }
     return s.str();
   }
 };
 
+/// The directory of the trial plan.
 std::string PlansDir() { return SourceDir() + "/tests/faults/plans"; }
 
+/// A uniform integer in [lo, max(lo, hi)].
 int64_t Uniform(std::mt19937_64& rng, int64_t lo, int64_t hi) {
   return std::uniform_int_distribution<int64_t>(lo, std::max(lo, hi))(rng);
 }
 
 /// The phase of each step of the trial plan.
 const std::map<std::string, std::string>& PhaseOfStep() {
-  static const std::map<std::string, std::string> m = {
-      {"backup", "backup"},           {"widen_score", "ddl"},
-      {"create_profiles", "ddl"},     {"display_column", "ddl"},
-      {"copy_profiles", "copy"},      {"fill_display", "transform"},
-      {"profiles_handle_index", "index build"}, {"accounts_display_index", "index build"},
-      {"check", "verify"}};
+  static const std::map<std::string, std::string> m = {{"backup", "backup"},
+                                                       {"widen_score", "ddl"},
+                                                       {"create_profiles", "ddl"},
+                                                       {"display_column", "ddl"},
+                                                       {"copy_profiles", "copy"},
+                                                       {"fill_display", "transform"},
+                                                       {"profiles_handle_index", "index build"},
+                                                       {"accounts_display_index", "index build"},
+                                                       {"check", "verify"}};
   return m;
 }
 
@@ -135,19 +145,21 @@ const Reference& Ref() {
 }
 
 /// An instant for an apply trial: kinds take turns so every phase gets hit.
-Aim ChooseApplyAim(int trial, std::mt19937_64& rng, const Timeline& t) {
+Aim ChooseApplyAim(int trial, std::mt19937_64& rng, const Timeline& t, int64_t rows) {
   auto within = [&](const std::string& name, const std::string& step) {
     return Aim{name, "applying step " + step + " ", Uniform(rng, 0, t.Duration(step))};
   };
   const int64_t batches = static_cast<int64_t>(t.batch_ms.size());
-  const int64_t batch_gap = batches > 1 ? (t.batch_ms.back() - t.batch_ms.front()) / (batches - 1) : 0;
-  switch (trial % 8) {
+  const int64_t batch_gap =
+      batches > 1 ? (t.batch_ms.back() - t.batch_ms.front()) / (batches - 1) : 0;
+  switch (trial % 9) {
     case 1:
       return within("ddl", Uniform(rng, 0, 2) == 0 ? "display_column" : "widen_score");
     case 2:
       return within("backup", "backup");
     case 3:
-      return Aim{"copy mid-batch", "hook copy_profiles: batch " + std::to_string(Uniform(rng, 2, batches)),
+      return Aim{"copy mid-batch",
+                 "hook copy_profiles: batch " + std::to_string(Uniform(rng, 2, batches)),
                  Uniform(rng, 1, batch_gap)};
     case 4:
       return Aim{"copy between batches",
@@ -157,6 +169,13 @@ Aim ChooseApplyAim(int trial, std::mt19937_64& rng, const Timeline& t) {
     case 6:
       return within("index build",
                     Uniform(rng, 0, 1) ? "profiles_handle_index" : "accounts_display_index");
+    case 7:
+      // The closing summary comes right after the checkpoint is marked
+      // done, before the step's step_runs row is.
+      return Aim{"data step finishing",
+                 (Uniform(rng, 0, 1) ? "copy copy_profiles: " : "transform fill_display: ") +
+                     std::to_string(rows) + " read, ",
+                 0};
     default:
       return Aim{"uniform", "", Uniform(rng, 0, t.total_ms)};
   }
@@ -173,8 +192,8 @@ Kill RunAndKill(const std::vector<std::string>& args, const Aim& aim, const std:
   k.at_ms = p.ElapsedMs();
   k.landed = p.Kill();
   p.Wait();
-  k.phase = k.landed ? LandedPhase(p.lines(), verb, PhaseOfStep(), steps_total)
-                     : "after the run ended";
+  k.phase =
+      k.landed ? LandedPhase(p.lines(), verb, PhaseOfStep(), steps_total) : "after the run ended";
   return k;
 }
 
@@ -196,33 +215,39 @@ void CheckSameAs(const std::string& tables, const std::string& schema, Totals* t
   totals->rows_compared += RowsIn(got);
 }
 
-/// Status and the data must agree with what the tracking tables say committed.
-Facts CheckTruth(const std::string& verb) {
-  const Facts facts = ReadFacts("dbname=" + std::string(kTrialDb), Ref().scenario);
-  CheckStatusTruthful(StatusJson(), facts, verb);
+/// Status and the data must agree with what the tracking tables say
+/// committed; `second_run`: a run was started right after a kill.
+Facts CheckTruth(const std::string& verb, bool second_run, std::string* error = nullptr) {
+  const Facts facts = ReadFacts("dbname=" + std::string(kTrialDb));
+  const nlohmann::json plan = StatusJson();
+  CheckStatusTruthful(plan, facts, verb, second_run);
   CheckEffects(facts, Ref().scenario, verb);
+  if (error) *error = plan["error"].get<std::string>();
   return facts;
 }
 
 /// After a kill: wait for the dead run's sessions, then check the truth.
-void AfterKill(const std::string& verb, Totals* totals) {
+Facts AfterKill(const std::string& verb, bool second_run, Totals* totals) {
   totals->longest_session_wait_ms =
       std::max(totals->longest_session_wait_ms, WaitForSessionsToEnd(kTrialDb));
-  const Facts facts = CheckTruth(verb);
-  for (const auto& [step, index] : {std::pair<std::string, std::string>{"profiles_handle_index",
-                                                                         facts.handle_index},
-                                    {"accounts_display_index", facts.display_index}}) {
+  std::string error;
+  const Facts facts = CheckTruth(verb, second_run, &error);
+  if (facts.state == "failed") ++totals->resumed_failures[error.substr(0, error.find('\n'))];
+  for (const auto& [step, index] :
+       {std::pair<std::string, std::string>{"profiles_handle_index", facts.handle_index},
+        {"accounts_display_index", facts.display_index}}) {
     if (facts.up.count(step) && facts.up.at(step) != "applied" && index == "f") {
       ++totals->invalid_indexes_left;
     }
   }
+  return facts;
 }
 
 /// One apply trial: kill, check, maybe kill the resumed run, finish, compare.
 void ApplyTrial(int trial, uint64_t seed, Totals* totals) {
   std::mt19937_64 rng(seed * 1000003 + static_cast<uint64_t>(trial));
   const Reference& ref = Ref();
-  const Aim aim = ChooseApplyAim(trial, rng, ref.apply);
+  const Aim aim = ChooseApplyAim(trial, rng, ref.apply, ref.scenario.rows);
   const bool kill_resumed = Uniform(rng, 0, 3) == 0;
   const int64_t resumed_delay = Uniform(rng, 0, ref.apply.total_ms / 2);
   INFO("apply trial " << trial << " (PLANRUN_FAULT_SEED=" << seed
@@ -240,15 +265,16 @@ void ApplyTrial(int trial, uint64_t seed, Totals* totals) {
   if (kill_resumed && k.landed) {
     // At once: the killed run's statements may still be running, and its
     // lock must not block this run.
-    Kill again = RunAndKill(args, Aim{"resumed", "", resumed_delay}, "apply", ref.apply.steps.size());
+    Kill again =
+        RunAndKill(args, Aim{"resumed", "", resumed_delay}, "apply", ref.apply.steps.size());
     INFO("resumed run killed at " << again.at_ms << "ms: " << again.phase);
     if (again.landed) ++totals->resumed_kills;
   }
-  AfterKill("apply", totals);
+  AfterKill("apply", kill_resumed && k.landed, totals);
   CommandResult finish = Planrun(kTrialDb, {"--plans", PlansDir(), "apply"});
   INFO(finish.err);
   REQUIRE(finish.exit_code == 0);
-  const Facts done = CheckTruth("apply");
+  const Facts done = CheckTruth("apply", false);
   CHECK(done.state == "applied");
   CHECK(done.up.size() == ref.apply.steps.size());
   CheckSameAs(ref.tables, ref.schema, totals);
@@ -268,8 +294,8 @@ void RollbackTrial(int trial, uint64_t seed, Totals* totals) {
   std::mt19937_64 rng(seed * 1000033 + static_cast<uint64_t>(trial));
   const Reference& ref = Ref();
   const Aim aim = ChooseRollbackAim(trial, rng, ref.rollback);
-  INFO("rollback trial " << trial << " (PLANRUN_FAULT_SEED=" << seed << "): " << aim.name
-                         << ", '" << aim.trigger << "' + " << aim.delay_ms << "ms");
+  INFO("rollback trial " << trial << " (PLANRUN_FAULT_SEED=" << seed << "): " << aim.name << ", '"
+                         << aim.trigger << "' + " << aim.delay_ms << "ms");
   CloneDatabase(kTrialDb, kRefDb);
   Kill k = RunAndKill({"--plans", PlansDir(), "-v", "rollback"}, aim, "revert",
                       ref.rollback.steps.size());
@@ -279,14 +305,12 @@ void RollbackTrial(int trial, uint64_t seed, Totals* totals) {
     ++totals->kills;
     ++totals->phases[k.phase];
   }
-  AfterKill("revert", totals);
-  const nlohmann::json before = StatusJson();
-  if (before["state"] != "rolled_back") {
+  if (AfterKill("revert", false, totals).state != "rolled_back") {
     CommandResult finish = Planrun(kTrialDb, {"--plans", PlansDir(), "rollback"});
     INFO(finish.err);
     REQUIRE(finish.exit_code == 0);
   }
-  CHECK(CheckTruth("revert").state == "rolled_back");
+  CHECK(CheckTruth("revert", false).state == "rolled_back");
   CheckSameAs(ref.seed_tables, ref.seed_schema, totals);
 }
 
@@ -297,26 +321,47 @@ TEST_CASE("SIGKILLed applies resume to exactly the uninterrupted result, status 
   std::cout << "fault kill trials: PLANRUN_FAULT_SEED=" << seed << std::endl;
   Ref();
   Totals totals;
-  for (int t = 0; t < trials; ++t) {
-    if (only < 0 || only == t) ApplyTrial(t, seed, &totals);
+  if (only >= 0) {
+    ApplyTrial(only, seed, &totals);
+  } else {
+    for (int t = 0; t < trials; ++t) ApplyTrial(t, seed, &totals);
   }
-  const std::string summary = totals.Summary("apply kill trials", seed);
-  std::cout << summary << std::endl;
-  WARN(summary);
+  WARN(totals.Summary("apply kill trials", seed));
   if (only < 0) CHECK(totals.kills >= trials * 3 / 4);
+}
+
+// A run killed while it builds an index CONCURRENTLY leaves the build going
+// on in the server until it ends. An apply started right away finds the index
+// invalid and drops it CONCURRENTLY, which waits for the dead run's build
+// while that build waits for it: PostgreSQL reports a deadlock (found by apply
+// trial 42 of PLANRUN_FAULT_SEED=7). The step retries it as it retries a
+// lock_timeout, and succeeds once the dead run's build has ended.
+TEST_CASE("an apply right after a kill during a concurrent index build does not fail") {
+  const Reference& ref = Ref();
+  CloneDatabase(kTrialDb, kSeedDb);
+  const std::string step = "accounts_display_index";
+  Kill k =
+      RunAndKill({"--plans", PlansDir(), "-v", "apply"},
+                 Aim{"index build", "applying step " + step + " ", ref.apply.Duration(step) / 3},
+                 "apply", ref.apply.steps.size());
+  REQUIRE(k.phase == "index build");
+  CommandResult next = Planrun(kTrialDb, {"--plans", PlansDir(), "apply"});
+  INFO(next.err);
+  CHECK(next.exit_code == 0);
+  if (next.err.find("was chosen to break a deadlock; retry") != std::string::npos) {
+    WARN("the re-run met the dead run's index build and retried past the deadlock");
+  }
 }
 
 TEST_CASE("SIGKILLed rollbacks finish on a re-run to exactly the database before the plan") {
   const uint64_t seed = static_cast<uint64_t>(EnvInt("PLANRUN_FAULT_SEED", 20261121));
-  const int trials =
-      static_cast<int>(EnvInt("PLANRUN_FAULT_ROLLBACK_TRIALS", EnvInt("PLANRUN_FAULT_TRIALS", 30) / 5));
+  const int trials = static_cast<int>(
+      EnvInt("PLANRUN_FAULT_ROLLBACK_TRIALS", EnvInt("PLANRUN_FAULT_TRIALS", 30) / 5));
   if (EnvInt("PLANRUN_FAULT_ONLY_TRIAL", -1) >= 0) return;
   Ref();
   Totals totals;
   for (int t = 0; t < trials; ++t) RollbackTrial(t, seed, &totals);
-  const std::string summary = totals.Summary("rollback kill trials", seed);
-  std::cout << summary << std::endl;
-  WARN(summary);
+  WARN(totals.Summary("rollback kill trials", seed));
   CHECK(totals.kills >= trials / 2);
 }
 

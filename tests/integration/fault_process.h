@@ -35,18 +35,17 @@ class PlanrunProcess {
 
   /// Starts PlanrunBinary() with `args`, PGDATABASE=`dbname`.
   PlanrunProcess(const std::string& dbname, const std::vector<std::string>& args) {
+    // Close-on-exec, so no process planrun starts keeps the pipes open.
     int out[2], err[2];
-    REQUIRE(pipe(out) == 0);
-    REQUIRE(pipe(err) == 0);
+    REQUIRE(pipe2(out, O_CLOEXEC) == 0);
+    REQUIRE(pipe2(err, O_CLOEXEC) == 0);
     start_ = Clock::now();
     pid_ = fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
       dup2(out[1], 1);
       dup2(err[1], 2);
-      close(out[0]);
-      close(err[0]);
-      int devnull = open("/dev/null", O_RDONLY);
+      int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
       dup2(devnull, 0);
       setenv("PGDATABASE", dbname.c_str(), 1);
       std::vector<std::string> argv = {PlanrunBinary()};

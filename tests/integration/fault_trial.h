@@ -118,6 +118,7 @@ struct Timeline {
   std::vector<int64_t> batch_ms;  // [n-1]: when batch n was first logged
   int64_t total_ms = 0;
 
+  /// How long step `id` ran, 0 when it did not finish.
   int64_t Duration(const std::string& id) const {
     auto it = steps.find(id);
     return it == steps.end() || it->second.end_ms < 0 ? 0 : it->second.end_ms - it->second.start_ms;

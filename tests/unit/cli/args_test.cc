@@ -96,6 +96,16 @@ TEST_CASE("usage errors are exit 2 with one message") {
 
   CHECK(Parse({"status", "--log-format", "xml"}, &inv, &text, &error) == ParseOutcome::kUsage);
   CHECK(error.message().find("--log-format: xml not in {text,json}") == 0);
+
+  CHECK(Parse({"--schema", std::string(57, 's'), "apply"}, &inv, &text, &error) ==
+        ParseOutcome::kUsage);
+  CHECK(error.message() == "--schema '" + std::string(57, 's') +
+                               "' must be 1 to 56 bytes long (57 given): planrun also creates the "
+                               "schema <name>_backup, and PostgreSQL names are at most 63 bytes");
+  CHECK(Parse({"--schema", "", "status"}, &inv, &text, &error) == ParseOutcome::kUsage);
+  CHECK(error.message().rfind("--schema '' must be 1 to 56 bytes long (0 given)", 0) == 0);
+  CHECK(Parse({"--schema", std::string(56, 's'), "apply"}, &inv, &text, &error) ==
+        ParseOutcome::kRun);
 }
 
 TEST_CASE("help and version exit 0") {

@@ -101,6 +101,30 @@ TEST_CASE("RegisterConninfoSecrets registers every form of the password") {
   ClearSecretsForTesting();
 }
 
+TEST_CASE("RegisterConninfoSecrets masks the pieces of a password libpq misreads") {
+  ClearSecretsForTesting();
+  // An unencoded '/': libpq reads host u, port sec and database ret123@h/db.
+  RegisterConninfoSecrets("postgresql://u:sec/ret123@h/db");
+  CHECK(Redact("(u:sec/ret123@h/db as me): invalid integer value \"sec\" for port") ==
+        "(u:***@h/db as me): invalid integer value \"***\" for port");
+  CHECK(Redact("ret123") == "***");
+
+  // An unquoted password with spaces: libpq quotes its second word.
+  RegisterConninfoSecrets("host=h password=my secret words dbname=x");
+  CHECK(Redact("missing \"=\" after \"secret\" in connection info string") ==
+        "missing \"=\" after \"***\" in connection info string");
+  CHECK(Redact("my secret words") == "***");
+
+  // A port and an '@' later in the URL, or keywords after the password: no
+  // password was misread, nothing more is registered.
+  ClearSecretsForTesting();
+  RegisterConninfoSecrets("postgresql://h:5432/db?application_name=a@b");
+  RegisterConninfoSecrets("host=h password=pw12 dbname=db user=u");
+  CHECK(Redact("h:5432/db application_name=a@b dbname db u") ==
+        "h:5432/db application_name=a@b dbname db u");
+  ClearSecretsForTesting();
+}
+
 }  // namespace
 }  // namespace pg
 }  // namespace planrun

@@ -140,6 +140,14 @@ TEST_CASE("ParseYaml refuses keys that are not text") {
   CHECK(ErrorOf("~: 1\n") == "t.yaml:1:1: error: mapping keys must be text, got null\n~: 1\n^");
 }
 
+TEST_CASE("ParseYaml refuses a NUL character in a value or a key") {
+  CHECK(ErrorOf("up: \"SELECT 1\\0; DROP TABLE t\"\n") ==
+        "t.yaml:1:5: error: a value contains a NUL character (\\0); plans cannot hold NUL "
+        "bytes\nup: \"SELECT 1\\0; DROP TABLE t\"\n    ^");
+  CHECK(FirstLine(ErrorOf("a: {\"k\\0\": 1}\n")) ==
+        "t.yaml:1:5: error: a value contains a NUL character (\\0); plans cannot hold NUL bytes");
+}
+
 TEST_CASE("ParseYaml refuses an alias inside the node it names") {
   CHECK(ErrorOf("a: &x [*x]\n") ==
         "t.yaml:1:8: error: an alias cannot refer to the node that contains it\n"
