@@ -10,6 +10,7 @@ packages=(
   postgresql postgresql-contrib postgresql-common
   python3 python3-jsonschema python3-yaml nginx
   pgloader hyperfine time
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()
