@@ -105,11 +105,13 @@ Status SequenceWrite(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
 Status ResolveCopyTarget(const CopySpec& spec, pg::Session& db, CopyTarget* t) {
   t->mode = CopyWriteMode::kStage;
   if (spec.on_conflict != OnConflict::kError) return Status::OK();
-  // Only a plain table without BEFORE INSERT row triggers or INSERT rules
-  // takes COPY exactly as it would take INSERT.
+  // Only a plain table without BEFORE INSERT row triggers, INSERT rules or
+  // row-level security (which COPY FROM refuses) takes COPY exactly as it
+  // would take INSERT.
   pg::Result r;
   PLANRUN_RETURN_IF_ERROR(db.Query(
-      "SELECT c.relkind = 'r' AND NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = c.oid "
+      "SELECT c.relkind = 'r' AND NOT c.relrowsecurity AND NOT EXISTS (SELECT FROM pg_trigger g "
+      "WHERE g.tgrelid = c.oid "
       "AND NOT g.tgisinternal AND g.tgtype & 7 = 7) AND NOT EXISTS (SELECT FROM pg_rewrite w "
       "WHERE w.ev_class = c.oid AND w.ev_type = '3') FROM pg_class c WHERE c.oid = $1::regclass",
       {spec.to_table.Quoted()}, &r));

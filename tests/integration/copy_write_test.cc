@@ -27,6 +27,8 @@ ALTER TABLE by_default ALTER id SET DEFAULT nextval('by_serial_id_seq');
 CREATE TABLE by_rule (id bigserial PRIMARY KEY, user_id bigint NOT NULL, name text);
 CREATE TABLE rule_log (user_id bigint);
 CREATE RULE logged AS ON INSERT TO by_rule DO ALSO INSERT INTO rule_log VALUES (NEW.user_id);
+CREATE TABLE by_policy (id bigserial PRIMARY KEY, user_id bigint NOT NULL, name text);
+ALTER TABLE by_policy ENABLE ROW LEVEL SECURITY;
 INSERT INTO by_serial (user_id, name) VALUES (0, 'kept');
 INSERT INTO by_identity (user_id, name) VALUES (0, 'kept');
 INSERT INTO by_key VALUES (0, 'kept');
@@ -68,6 +70,8 @@ TEST_CASE("copy writes with COPY only where the keys are known before the write"
   CHECK(ModeOf(*db, "by_trigger", OnConflict::kError, cols, &t) == CopyWriteMode::kStage);
   CHECK(ModeOf(*db, "by_rule", OnConflict::kError, cols, &t) == CopyWriteMode::kStage);
   CHECK(ModeOf(*db, "by_default", OnConflict::kError, cols, &t) == CopyWriteMode::kStage);
+  // COPY FROM is not supported with row-level security.
+  CHECK(ModeOf(*db, "by_policy", OnConflict::kError, cols, &t) == CopyWriteMode::kStage);
 }
 
 // One copy step of 10 users in batches of 3; after `needs`, so that the
