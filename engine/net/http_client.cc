@@ -158,6 +158,9 @@ void RegisterRequestSecrets(const Request& request) {
   if (const size_t colon = request.aws_credentials.find(':'); colon != std::string::npos) {
     RegisterSecret(request.aws_credentials.substr(colon + 1));
   }
+  if (const size_t colon = request.userpwd.find(':'); colon != std::string::npos) {
+    RegisterSecret(request.userpwd.substr(colon + 1));
+  }
   const size_t scheme = request.url.find("://");
   const size_t at = request.url.find('@');
   if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
@@ -223,11 +226,11 @@ struct Client::Impl {
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(options.low_speed_bytes));
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
                      static_cast<long>(std::max<int64_t>(1, options.low_speed_time_ms / 1000)));
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, r.protocols.c_str());
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     if (r.method == "GET" || r.method == "HEAD") {
       curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
       curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(options.max_redirects));
-      curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     }
     if (r.method == "HEAD") curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     const bool sends = r.method == "PUT" || r.method == "POST";
@@ -260,6 +263,8 @@ struct Client::Impl {
     if (!r.aws_sigv4.empty()) {
       curl_easy_setopt(e, CURLOPT_AWS_SIGV4, r.aws_sigv4.c_str());
       curl_easy_setopt(e, CURLOPT_USERPWD, r.aws_credentials.c_str());
+    } else if (!r.userpwd.empty()) {
+      curl_easy_setopt(e, CURLOPT_USERPWD, r.userpwd.c_str());
     }
     ++t->resp.attempts;
     curl_multi_add_handle(multi, e);

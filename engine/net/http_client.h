@@ -49,6 +49,12 @@ struct Request {
   /// ("ACCESS:SECRET"); empty: not signed.
   std::string aws_sigv4;
   std::string aws_credentials;
+  /// "user:password" sent with HTTP authentication (ignored when signed);
+  /// empty: none. The password is registered as a secret.
+  std::string userpwd;
+  /// The URL schemes this request may use, in libcurl's list form
+  /// ("http,https,file"); redirects are always limited to http and https.
+  std::string protocols = "http,https";
 };
 
 /// A request with only a method and a URL set.
@@ -111,7 +117,7 @@ class Client {
 };
 
 /// Registers the secret parts of a request (Authorization header values,
-/// the AWS secret, a URL's password) with RegisterSecret.
+/// the AWS secret, the userpwd password, a URL's password) with RegisterSecret.
 void RegisterRequestSecrets(const Request& request);
 
 /// `s` percent-encoded except for unreserved characters and '/'.

@@ -218,10 +218,14 @@ Status ParseObjectsSpec(const Node& body, const StepParseContext& ctx, ObjectsSp
   const Node* from = r.Raw("from");
   if (!from) return r.Error(body.loc, "objects step needs 'from', the table whose rows it reads");
   MapReader f(ctx.file, *from, "objects step 'from'");
-  PLANRUN_RETURN_IF_ERROR(CheckKeys(f, {"table", "key", "where"}));
+  PLANRUN_RETURN_IF_ERROR(CheckKeys(f, {"table", "key", "where", "files_root"}));
   PLANRUN_RETURN_IF_ERROR(f.Table("table", &out->table, true));
   PLANRUN_RETURN_IF_ERROR(f.IdentifierList("key", &out->key, true));
   PLANRUN_RETURN_IF_ERROR(ReadSql(f, "where", &out->where, false));
+  PLANRUN_RETURN_IF_ERROR(f.String("files_root", &out->files_root));
+  if (f.Raw("files_root") && out->files_root.empty()) {
+    return f.Error(f.Raw("files_root")->loc, "'files_root' must name a folder");
+  }
   PLANRUN_RETURN_IF_ERROR(r.Identifier("url", &out->url_column, true));
   const Node* to = r.Raw("to");
   if (!to) return r.Error(body.loc, "objects step needs 'to', the store objects go to");

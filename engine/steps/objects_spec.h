@@ -58,6 +58,9 @@ struct ObjectsSpec {
   TableName table;
   std::vector<std::string> key;
   std::string where;
+  /// from.files_root: the folder file:// source URLs may read from (may be
+  /// "env:VAR"); empty: sources are http and https only.
+  std::string files_root;
   std::string url_column;                             // the column holding the source URL
   std::vector<std::pair<std::string, Template>> set;  // column -> template
   StoreSpec store;

@@ -94,8 +94,12 @@ class ObjectsRunner {
   Status Run() {
     PLANRUN_RETURN_IF_ERROR(DescribeSelect(*ctx_.db, BatchSql(spec_, "true", 0), &cols_));
     for (size_t i = 0; i < spec_.key.size(); ++i) key_idx_.push_back(i);
-    PLANRUN_RETURN_IF_ERROR(
-        MakeObjectStore(spec_.store, "objects step " + ctx_.env.decl->id, &store_));
+    const std::vector<std::string> read = spec_.ReadColumns();
+    url_idx_ =
+        static_cast<size_t>(std::find(read.begin(), read.end(), spec_.url_column) - read.begin());
+    const std::string what = "objects step " + ctx_.env.decl->id;
+    PLANRUN_RETURN_IF_ERROR(MakeObjectStore(spec_.store, what, &store_));
+    PLANRUN_RETURN_IF_ERROR(ResolveFilesRoot(spec_.files_root, what, &files_root_));
     if (ctx_.dry_run) return DryRun();
     bool restart = false;
     PLANRUN_RETURN_IF_ERROR(run_.Begin(&restart));
@@ -220,7 +224,7 @@ class ObjectsRunner {
       it.source_url = url->second;
       to_move.push_back(&it);
     }
-    TransferBatch(spec_, *store_, client, to_move);
+    TransferBatch(spec_, files_root_, *store_, client, to_move);
     for (ObjectItem& it : items) std::remove(it.temp_file.c_str());
     int64_t written = 0;
     std::vector<Reject> rejects;
@@ -246,22 +250,8 @@ class ObjectsRunner {
       key.push_back(rows.at(i, k));
       key_text.push_back(rows.get(i, k));
     }
-    std::vector<pg::Value> values;
-    if (it->state != ObjectItem::State::kRejected) {
-      it->vars["key"] = it->key;
-      std::string url = it->location, missing;
-      if (!spec_.store.public_url.text.empty() &&
-          !spec_.store.public_url.Expand(it->vars, &url, &missing)) {
-        it->Reject("the 'public_url' template names '" + missing + "', which is NULL");
-      }
-      it->vars["url"] = url;
-      for (const auto& [col, t] : spec_.set) {
-        std::string v;
-        if (it->state != ObjectItem::State::kRejected && !t.Expand(it->vars, &v, &missing)) {
-          it->Reject("the 'set' template of '" + col + "' names '" + missing + "', which is NULL");
-        }
-        values.push_back(v);
-      }
+    if (it->state != ObjectItem::State::kRejected && !set_cols_.empty()) {
+      PLANRUN_RETURN_IF_ERROR(WriteSet(rows, i, *it, key));
     }
     if (it->state == ObjectItem::State::kRejected) {
       nlohmann::json input = nlohmann::json::object();
@@ -270,23 +260,6 @@ class ObjectsRunner {
       }
       rejects->push_back({0, "", KeyJson(key_text), input.dump(), it->reason, ""});
       return Status::OK();
-    }
-    if (!set_cols_.empty()) {
-      PLANRUN_RETURN_IF_ERROR(
-          ctx_.db->Query("INSERT INTO " + prev_ + " SELECT " + QuoteIdentList(spec_.key) + ", " +
-                             QuoteIdentList(set_cols_) + " FROM " + spec_.table.Quoted() +
-                             " WHERE " + KeyMatch(spec_.key, 1) + " ON CONFLICT DO NOTHING",
-                         key));
-      std::vector<std::string> sets;
-      for (size_t c = 0; c < set_cols_.size(); ++c) {
-        sets.push_back(QuoteIdent(set_cols_[c]) + " = $" + std::to_string(c + 1));
-      }
-      std::vector<pg::Value> params = values;
-      params.insert(params.end(), key.begin(), key.end());
-      PLANRUN_RETURN_IF_ERROR(ctx_.db->Query("UPDATE " + spec_.table.Quoted() + " SET " +
-                                                 Join(sets, ", ") + " WHERE " +
-                                                 KeyMatch(spec_.key, values.size() + 1),
-                                             params));
     }
     const bool uploaded = it->state == ObjectItem::State::kUploaded;
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Query(
@@ -304,6 +277,41 @@ class ObjectsRunner {
       bytes_now_ += it->size;
     } else {
       ++existing_now_;
+    }
+    return Status::OK();
+  }
+
+  // Saves the row's previous `set` values (first time only) and writes the
+  // new ones, both only while its URL column still holds the URL that was
+  // transferred; a row changed meanwhile is rejected instead.
+  Status WriteSet(const pg::Result& rows, size_t i, ObjectItem& it,
+                  const std::vector<pg::Value>& key) {
+    const std::string same_url = " AND " + QuoteIdent(spec_.url_column) +
+                                 " IS NOT DISTINCT FROM $" + std::to_string(key.size() + 1);
+    std::vector<pg::Value> prev_params = key;
+    prev_params.push_back(rows.at(i, url_idx_));
+    PLANRUN_RETURN_IF_ERROR(
+        ctx_.db->Query("INSERT INTO " + prev_ + " SELECT " + QuoteIdentList(spec_.key) + ", " +
+                           QuoteIdentList(set_cols_) + " FROM " + spec_.table.Quoted() + " WHERE " +
+                           KeyMatch(spec_.key, 1) + same_url + " ON CONFLICT DO NOTHING",
+                       prev_params));
+    std::vector<std::string> sets;
+    for (size_t c = 0; c < set_cols_.size(); ++c) {
+      sets.push_back(QuoteIdent(set_cols_[c]) + " = $" + std::to_string(c + 1));
+    }
+    std::vector<pg::Value> params(it.values.begin(), it.values.end());
+    params.insert(params.end(), key.begin(), key.end());
+    params.push_back(rows.at(i, url_idx_));
+    pg::Result r;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Query(
+        "UPDATE " + spec_.table.Quoted() + " SET " + Join(sets, ", ") + " WHERE " +
+            KeyMatch(spec_.key, set_cols_.size() + 1) + " AND " + QuoteIdent(spec_.url_column) +
+            " IS NOT DISTINCT FROM $" + std::to_string(set_cols_.size() + key.size() + 1),
+        params, &r));
+    if (r.affected == 0) {
+      it.Reject(
+          "the row changed while its object was being transferred; run planrun apply "
+          "--retry-rejects");
     }
     return Status::OK();
   }
@@ -387,6 +395,8 @@ class ObjectsRunner {
   std::vector<std::string> set_cols_;
   std::vector<ColumnSpec> cols_;
   std::vector<size_t> key_idx_;
+  size_t url_idx_ = 0;      // the URL column's place in cols_
+  std::string files_root_;  // the real path of from.files_root, or empty
   std::unique_ptr<ObjectStore> store_;
   TempDir temp_;
   int64_t uploaded_now_ = 0, existing_now_ = 0, bytes_now_ = 0;

@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 
@@ -19,12 +22,52 @@ namespace {
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
+/// `text` with each %XX replaced by its byte.
+std::string PercentDecode(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+/// Rejects `it`: the store holds other bytes (sha256 `theirs`) at its location.
+void RejectOther(ObjectItem* it, const std::string& theirs) {
+  it->Reject("the store already holds different bytes at " + it->location + " (sha256 " + theirs +
+             "); remove it or change the key template");
+}
+
+/// `url` without its userinfo ("https://user:pw@host/b" -> "https://host/b");
+/// the userinfo, percent-decoded, goes to `*userinfo` (empty when none).
+std::string StripUserinfo(const std::string& url, std::string* userinfo) {
+  userinfo->clear();
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const size_t host = scheme + 3;
+  const size_t end = url.find_first_of("/?#", host);
+  const size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
+  if (at == std::string::npos || at < host) return url;
+  *userinfo = PercentDecode(url.substr(host, at - host));
+  return url.substr(0, host) + url.substr(at + 1);
+}
+
 /// http and s3: PUT/POST to a URL per key, HEAD to check, DELETE to remove.
 class HttpStore : public ObjectStore {
  public:
   HttpStore(const StoreSpec& spec, std::string base,
             std::vector<std::pair<std::string, std::string>> headers)
-      : spec_(spec), base_(std::move(base)), headers_(std::move(headers)) {
+      : spec_(spec), headers_(std::move(headers)) {
+    base_ = StripUserinfo(base, &userpwd_);
+    if (const size_t colon = userpwd_.find(':'); colon != std::string::npos) {
+      RegisterSecret(userpwd_.substr(colon + 1));
+    }
     while (!base_.empty() && base_.back() == '/') base_.pop_back();
     sha_header_ = spec.kind == "s3" ? "x-amz-meta-sha256" : "x-planrun-sha256";
   }
@@ -49,22 +92,26 @@ class HttpStore : public ObjectStore {
       if (!r.ok()) return it->Reject("check " + it->location + ": " + r.Describe());
       auto sha = r.headers.find(sha_header_);
       if (sha != r.headers.end()) {
-        if (sha->second == it->sha256) it->state = ObjectItem::State::kExisting;
+        if (sha->second != it->sha256) return RejectOther(it, sha->second);
+        it->state = ObjectItem::State::kExisting;
         return;
       }
-      // No checksum header (nginx, plain WebDAV): same size, then hash the object.
+      // No checksum header (nginx, plain WebDAV): another size is other
+      // bytes; otherwise hash the object.
       auto len = r.headers.find("content-length");
-      if (len != r.headers.end() && len->second == std::to_string(it->size)) {
-        to_hash.push_back(it);
-        net::Request get = Make("GET", it->location);
-        get.sink = net::Sink::kDiscard;
-        gets.push_back(get);
+      if (len != r.headers.end() && len->second != std::to_string(it->size)) {
+        return RejectOther(it, "unknown");
       }
+      to_hash.push_back(it);
+      net::Request get = Make("GET", it->location);
+      get.sink = net::Sink::kDiscard;
+      gets.push_back(get);
     });
     Run(client, gets, [&](size_t i, net::Response&& r) {
-      if (r.ok() && r.sha256 == to_hash[i]->sha256) {
-        to_hash[i]->state = ObjectItem::State::kExisting;
-      }
+      ObjectItem* it = to_hash[i];
+      if (!r.ok()) return it->Reject("check " + it->location + ": " + r.Describe());
+      if (r.sha256 != it->sha256) return RejectOther(it, r.sha256);
+      it->state = ObjectItem::State::kExisting;
     });
   }
 
@@ -109,6 +156,7 @@ class HttpStore : public ObjectStore {
     r.headers = headers_;
     r.aws_sigv4 = sigv4_;
     r.aws_credentials = credentials_;
+    r.userpwd = userpwd_;
     if (method == "HEAD" || method == "DELETE") {
       r.headers.erase(std::remove_if(r.headers.begin(), r.headers.end(),
                                      [](const auto& h) { return h.first == "Content-Type"; }),
@@ -119,9 +167,14 @@ class HttpStore : public ObjectStore {
   void Run(net::Client& client, const std::vector<net::Request>& reqs,
            const std::function<void(size_t, net::Response&&)>& done) {
     if (reqs.empty()) return;
-    Status st = client.RunAll(reqs, done);
+    std::vector<bool> reported(reqs.size(), false);
+    Status st = client.RunAll(reqs, [&](size_t i, net::Response&& r) {
+      reported[i] = true;
+      done(i, std::move(r));
+    });
     if (!st.ok()) {
       for (size_t i = 0; i < reqs.size(); ++i) {
+        if (reported[i]) continue;
         net::Response r;
         r.error = st.message();
         done(i, std::move(r));
@@ -134,6 +187,7 @@ class HttpStore : public ObjectStore {
   std::vector<std::pair<std::string, std::string>> headers_;
   std::string sha_header_;
   std::string sigv4_, credentials_;
+  std::string userpwd_;  // from base_url's userinfo, sent with CURLOPT_USERPWD
 };
 
 /// Hex sha256 of a file's contents, or empty when it cannot be read.
@@ -206,8 +260,16 @@ class DirStore : public ObjectStore {
   void Check(net::Client&, const std::vector<ObjectItem*>& items) override {
     for (ObjectItem* it : items) {
       struct stat st;
-      if (::stat(it->location.c_str(), &st) == 0 && st.st_size == it->size &&
-          FileSha256(it->location) == it->sha256) {
+      if (::stat(it->location.c_str(), &st) != 0) {
+        if (errno != ENOENT) it->Reject(Errno("check " + it->location));
+        continue;
+      }
+      const std::string theirs = FileSha256(it->location);
+      if (theirs.empty()) {
+        it->Reject(Errno("check " + it->location + ": cannot read it"));
+      } else if (theirs != it->sha256) {
+        RejectOther(it, theirs);
+      } else {
         it->state = ObjectItem::State::kExisting;
       }
     }
@@ -306,27 +368,121 @@ void UrlFields(const std::string& url, std::string* name, std::string* ext) {
   *ext = dot == std::string::npos ? "" : name->substr(dot + 1);
 }
 
+/// The GET of a source URL: http and https as they are; a file:// URL only
+/// when its real path lies inside `files_root`, then read from that real path.
+bool SourceRequest(const std::string& url, const std::string& files_root, net::Request* out,
+                   std::string* why) {
+  const size_t sep = url.find("://");
+  std::string scheme = sep == std::string::npos ? "" : url.substr(0, sep);
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme == "http" || scheme == "https") {
+    *out = net::MakeRequest("GET", url);
+    return true;
+  }
+  const std::string shown = Redact(url);
+  if (scheme != "file") {
+    *why = "the source URL " + shown + " is not an http, https or file:// URL";
+    return false;
+  }
+  if (files_root.empty()) {
+    *why = "the source URL " + shown +
+           " is a file:// URL; set from.files_root to the folder the step may read files from";
+    return false;
+  }
+  std::string path = url.substr(sep + 3);
+  if (StartsWith(path, "localhost/")) path = path.substr(9);
+  path = PercentDecode(path.substr(0, path.find_first_of("?#")));
+  char real[PATH_MAX];
+  if (path.empty() || path[0] != '/') {
+    *why = "the source URL " + shown + " names no absolute path (file:///path/to/file)";
+    return false;
+  }
+  if (!::realpath(path.c_str(), real)) {
+    *why = Errno("download " + shown + ": cannot resolve " + path);
+    return false;
+  }
+  const std::string resolved = real;
+  if (!StartsWith(resolved, files_root == "/" ? "/" : files_root + "/")) {
+    *why = "the source URL " + shown + " reads " + resolved + ", outside from.files_root " +
+           files_root + "; move the file there or change files_root";
+    return false;
+  }
+  *out = net::MakeRequest("GET", "file://" + net::EscapePath(resolved));
+  out->protocols = "file";
+  return true;
+}
+
+/// Fills it->values from the `set` templates (with {key} and {url}); false
+/// with `it` rejected when a template names a NULL column.
+bool ExpandSet(const ObjectsSpec& spec, ObjectItem* it) {
+  it->vars["key"] = it->key;
+  std::string url = it->location, missing;
+  if (!spec.store.public_url.text.empty() &&
+      !spec.store.public_url.Expand(it->vars, &url, &missing)) {
+    it->Reject("the 'public_url' template names '" + missing + "', which is NULL");
+    return false;
+  }
+  it->vars["url"] = url;
+  for (const auto& [col, t] : spec.set) {
+    std::string v;
+    if (!t.Expand(it->vars, &v, &missing)) {
+      it->Reject("the 'set' template of '" + col + "' names '" + missing + "', which is NULL");
+      return false;
+    }
+    it->values.push_back(v);
+  }
+  return true;
+}
+
 }  // namespace
 
-void TransferBatch(const ObjectsSpec& spec, ObjectStore& store, net::Client& client,
-                   const std::vector<ObjectItem*>& items) {
+Status ResolveFilesRoot(const std::string& root, const std::string& what, std::string* out) {
+  out->clear();
+  if (root.empty()) return Status::OK();
+  std::string path;
+  PLANRUN_RETURN_IF_ERROR(ExpandEnv(root, what + ": 'from.files_root'", &path));
+  char real[PATH_MAX];
+  struct stat st;
+  if (!::realpath(path.c_str(), real) || ::stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status::Failed(what + ": 'from.files_root' " + path +
+                          " is not a folder; create it or fix the setting");
+  }
+  *out = real;
+  return Status::OK();
+}
+
+void TransferBatch(const ObjectsSpec& spec, const std::string& files_root, ObjectStore& store,
+                   net::Client& client, const std::vector<ObjectItem*>& items) {
   std::vector<net::Request> gets;
+  std::vector<ObjectItem*> downloading;
   for (ObjectItem* it : items) {
-    net::Request get = net::MakeRequest("GET", it->source_url);
+    net::Request get;
+    std::string why;
+    if (!SourceRequest(it->source_url, files_root, &get, &why)) {
+      it->Reject(why);
+      continue;
+    }
     get.sink = net::Sink::kFile;
     get.download_file = it->temp_file;
     get.max_bytes = spec.max_bytes;
     gets.push_back(get);
+    downloading.push_back(it);
   }
+  std::vector<bool> reported(gets.size(), false);
   Status st = client.RunAll(gets, [&](size_t i, net::Response&& r) {
-    ObjectItem* it = items[i];
+    ObjectItem* it = downloading[i];
+    reported[i] = true;
     if (!r.ok()) return it->Reject("download " + Redact(it->source_url) + ": " + r.Describe());
     it->sha256 = r.sha256;
     it->size = r.bytes;
     it->content_type = r.content_type;
   });
   if (!st.ok()) {
-    for (ObjectItem* it : items) it->Reject(st.message());
+    for (size_t i = 0; i < downloading.size(); ++i) {
+      if (!reported[i])
+        downloading[i]->Reject("download " + Redact(downloading[i]->source_url) + ": " +
+                               st.message());
+    }
   }
   std::vector<ObjectItem*> pending;
   for (ObjectItem* it : items) {
@@ -348,6 +504,7 @@ void TransferBatch(const ObjectsSpec& spec, ObjectStore& store, net::Client& cli
       continue;
     }
     it->location = store.Location(it->key);
+    if (!ExpandSet(spec, it)) continue;
     pending.push_back(it);
   }
   // Rows of one batch that share a key (content-addressed keys, equal files)

@@ -26,8 +26,9 @@ struct ObjectItem {
   std::string sha256;
   int64_t size = 0;
   std::string content_type;
-  std::string key;       // the object key
-  std::string location;  // the store's URL or path of the object
+  std::string key;                  // the object key
+  std::string location;             // the store's URL or path of the object
+  std::vector<std::string> values;  // the expanded `set` templates, in ObjectsSpec::set order
   State state = State::kPending;
   std::string reason;  // kRejected: why
 
@@ -65,10 +66,16 @@ Status MakeObjectStore(const StoreSpec& spec, const std::string& what,
 bool CheckKey(const std::string& key, std::string* why);
 
 /// Moves one batch: download every item's source_url into its temp_file,
-/// fill sha256/size/content_type and the key fields, compute key and
-/// location, then Check and Upload. Items end kExisting, kUploaded or
-/// kRejected with a reason.
-void TransferBatch(const ObjectsSpec& spec, ObjectStore& store, net::Client& client,
-                   const std::vector<ObjectItem*>& items);
+/// fill sha256/size/content_type and the key fields, compute key, location
+/// and the `set` values (a NULL template variable rejects the row before its
+/// object is sent), then Check and Upload. Items end kExisting, kUploaded or
+/// kRejected with a reason. Sources are http and https URLs, and file://
+/// URLs whose real path lies inside `files_root` (a real path; empty: none).
+void TransferBatch(const ObjectsSpec& spec, const std::string& files_root, ObjectStore& store,
+                   net::Client& client, const std::vector<ObjectItem*>& items);
+
+/// The real path of `root` (from.files_root, env: expanded) for TransferBatch;
+/// `what` names the step in errors.
+Status ResolveFilesRoot(const std::string& root, const std::string& what, std::string* out);
 
 }  // namespace planrun

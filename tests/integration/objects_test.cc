@@ -193,33 +193,211 @@ TEST_CASE("objects already in the store are not sent again; rollback deletes wha
     put.body = id == 11 ? "stale" : SourceBody("img" + std::to_string(id) + ".png", 1000 + id);
     REQUIRE(client.Run(put).http_status == 201);
   }
-  const std::string dir = PlanDir(kHttpStore, "      delete_on_rollback: true\n");
+  const std::string dir =
+      PlanDir(kHttpStore, "      delete_on_rollback: true\n      max_rejects: 1\n");
   const std::map<std::string, std::string> env = {{"STORAGE_URL", server.Url() + "/store"},
                                                   {"STORAGE_KEY", "tok-rollback"}};
   CommandResult r = Planrun(db, {"--plans", dir, "apply"}, env);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.err.find("30 processed, 20 uploaded, 10 skipped (already stored), 0 rejected, 20410 "
+  CHECK(r.err.find("30 processed, 19 uploaded, 10 skipped (already stored), 1 rejected, 19399 "
                    "bytes moved") != std::string::npos);
   nlohmann::json stats = Stats(server.Url());
-  CheckStored(conn, stats["objects"], 30);
   CHECK(stats["objects"]["designs/1.png"]["puts"] == 1);   // only the seeding PUT
-  CHECK(stats["objects"]["designs/11.png"]["puts"] == 2);  // stale bytes replaced
+  CHECK(stats["objects"]["designs/11.png"]["puts"] == 1);  // other bytes: left alone
+  CHECK(stats["objects"]["designs/11.png"]["sha256"] == Sha256Hex("stale"));
   CHECK(stats["objects"]["designs/12.png"]["puts"] == 1);
+  CHECK(QueryValue(conn, "SELECT reason FROM planrun.rejects WHERE row_key::text = '[\"11\"]'") ==
+        "the store already holds different bytes at " + server.Url() +
+            "/store/designs/11.png (sha256 " + Sha256Hex("stale") +
+            "); remove it or change the key template");
+  CHECK(QueryValue(conn, "SELECT count(*) FROM custom_design WHERE storage_url IS NULL") == "1");
 
   CommandResult rb = Planrun(db, {"--plans", dir, "rollback"}, env);
   INFO(rb.err);
   REQUIRE(rb.exit_code == 0);
-  CHECK(rb.err.find("objects images_to_storage: restored 30 rows of custom_design to their "
-                    "previous values; deleted 20 uploaded objects") != std::string::npos);
+  CHECK(rb.err.find("objects images_to_storage: restored 29 rows of custom_design to their "
+                    "previous values; deleted 19 uploaded objects") != std::string::npos);
   CHECK(QueryValue(conn,
                    "SELECT count(*) FROM custom_design WHERE storage_url IS NOT NULL OR "
                    "image_sha256 IS NOT NULL") == "0");
   CHECK(QueryValue(conn, "SELECT image_type FROM custom_design WHERE id = 5") == "old");
   stats = Stats(server.Url());
-  CHECK(stats["objects"].size() == 10);  // the ten that were there before
+  CHECK(stats["objects"].size() == 11);  // the eleven that were there before
   CHECK(stats["objects"].contains("designs/10.png"));
-  CHECK_FALSE(stats["objects"].contains("designs/11.png"));
+  CHECK(stats["objects"]["designs/11.png"]["sha256"] == Sha256Hex("stale"));
+}
+
+TEST_CASE("a dir store or nginx holding other bytes at a key: the row is rejected, file kept") {
+  const std::string prefix = TempDir("objects-other-bytes");
+  const std::string root = prefix + "/root";
+  WriteFile(root + "/src/img1.png", SourceBody("img1.png", 1001));
+  WriteFile(root + "/src/img2.png", SourceBody("img2.png", 1002));
+  WriteFile(root + "/store/designs/1.png", "other bytes, other size");
+  WriteFile(root + "/store/designs/2.png", std::string(1002, 'x'));  // same size
+  Nginx nginx(prefix, root);
+  const std::string db = "planrun_objects_other_bytes";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn,
+          "CREATE TABLE custom_design (id bigint PRIMARY KEY, image_url text, storage_url text, "
+          "image_sha256 text, image_bytes bigint, image_type text);"
+          "INSERT INTO custom_design (id, image_url) SELECT g, '" +
+              nginx.Url() + "/src/img' || g || '.png' FROM generate_series(1, 2) g");
+  const std::string dir =
+      PlanDir("{store: http, base_url: env:STORAGE_URL, key: \"designs/{id}.{ext}\"}",
+              "      max_rejects: 2\n");
+  CommandResult r =
+      Planrun(db, {"--plans", dir, "apply"}, {{"STORAGE_URL", nginx.Url() + "/store"}});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(QueryValue(
+            conn, "SELECT string_agg(reason, ' | ' ORDER BY row_key::text) FROM planrun.rejects") ==
+        "the store already holds different bytes at " + nginx.Url() +
+            "/store/designs/1.png (sha256 unknown); remove it or change the key template | the "
+            "store already holds different bytes at " +
+            nginx.Url() + "/store/designs/2.png (sha256 " + Sha256Hex(std::string(1002, 'x')) +
+            "); remove it or change the key template");
+  CHECK(ReadAll(root + "/store/designs/1.png") == "other bytes, other size");
+  CHECK(ReadAll(root + "/store/designs/2.png") == std::string(1002, 'x'));
+
+  const std::string out = TempDir("objects-other-bytes-dir");
+  const std::string sha1 = Sha256Hex(SourceBody("img1.png", 1001));
+  WriteFile(out + "/" + sha1 + ".png", "not the source");
+  const std::string db2 = "planrun_objects_other_bytes_dir";
+  const std::string conn2 = FreshDatabase(db2);
+  ExecSql(conn2,
+          "CREATE TABLE custom_design (id bigint PRIMARY KEY, image_url text, storage_url text, "
+          "image_sha256 text, image_bytes bigint, image_type text);"
+          "INSERT INTO custom_design (id, image_url) VALUES (1, '" +
+              nginx.Url() + "/src/img1.png')");
+  const std::string dir2 =
+      PlanDir("{store: dir, path: env:OUT_DIR, key: \"{sha256}.{ext}\"}", "      max_rejects: 1\n");
+  CommandResult d = Planrun(db2, {"--plans", dir2, "apply"}, {{"OUT_DIR", out}});
+  INFO(d.err);
+  REQUIRE(d.exit_code == 0);
+  CHECK(QueryValue(conn2, "SELECT reason FROM planrun.rejects") ==
+        "the store already holds different bytes at " + out + "/" + sha1 + ".png (sha256 " +
+            Sha256Hex("not the source") + "); remove it or change the key template");
+  CHECK(ReadAll(out + "/" + sha1 + ".png") == "not the source");
+}
+
+/// "schema.table" of the step's __objects tracking table.
+std::string ObjectsTable(const std::string& conn) {
+  return QueryValue(conn,
+                    "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE "
+                    "tablename LIKE '%\\_\\_objects'");
+}
+
+TEST_CASE("a password in base_url goes as basic auth, never into a table or the log") {
+  FaultServer server;
+  const std::string db = "planrun_objects_userinfo";
+  const std::string conn = FreshDatabase(db);
+  MakeDesigns(conn, server.Url(), 3);
+  const std::string dir =
+      PlanDir("{store: http, base_url: env:STORAGE_URL, key: \"designs/{id}.{ext}\"}", "");
+  std::string with_user = server.Url();
+  with_user.insert(with_user.find("://") + 3, "uploader:pw-in-url-77@");
+  CommandResult r =
+      Planrun(db, {"--plans", dir, "apply", "--verbose"}, {{"STORAGE_URL", with_user + "/store"}});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("pw-in-url-77") == std::string::npos);
+  CHECK(QueryValue(conn, "SELECT string_agg(storage_url, ' ' ORDER BY id) FROM custom_design") ==
+        server.Url() + "/store/designs/1.png " + server.Url() + "/store/designs/2.png " +
+            server.Url() + "/store/designs/3.png");
+  CHECK(QueryValue(conn, "SELECT string_agg(location, ' ' ORDER BY location) FROM " +
+                             ObjectsTable(conn)) == server.Url() + "/store/designs/1.png " +
+                                                        server.Url() + "/store/designs/2.png " +
+                                                        server.Url() + "/store/designs/3.png");
+  const nlohmann::json stats = Stats(server.Url());
+  CHECK(stats["objects"].size() == 3);
+  CHECK(stats["auth"] == nlohmann::json::array({"Basic dXBsb2FkZXI6cHctaW4tdXJsLTc3"}));
+}
+
+TEST_CASE("file:// sources only with from.files_root, and only inside it") {
+  const std::string root = TempDir("objects-files-root");
+  const std::string outside = TempDir("objects-files-outside");
+  WriteFile(root + "/a.bin", "inside bytes\n");
+  WriteFile(outside + "/secret.txt", "outside bytes\n");
+  std::filesystem::create_symlink(outside + "/secret.txt", root + "/link.txt");
+  const std::string real_root = std::filesystem::canonical(root).string();
+  const std::string real_secret = std::filesystem::canonical(outside + "/secret.txt").string();
+  const std::string rows = "INSERT INTO files VALUES (1, 'file://" + root +
+                           "/a.bin', NULL), (2, 'file://" + root + "/../" +
+                           outside.substr(outside.rfind('/') + 1) +
+                           "/secret.txt', NULL), (3, 'file://" + root + "/link.txt', NULL)";
+  const std::string store = TempDir("objects-files-store");
+  auto run = [&](const std::string& db, const std::string& from_extra) {
+    const std::string conn = FreshDatabase(db);
+    ExecSql(conn, "CREATE TABLE files (id bigint PRIMARY KEY, src text, stored text);" + rows);
+    const std::string dir = TempDir("objects-files-plans");
+    WriteFile(dir + "/1_files.yaml",
+              "version: 1\nname: files\nsteps:\n  - id: files_to_store\n    objects:\n"
+              "      from: {table: files, key: id, where: stored IS NULL" +
+                  from_extra +
+                  "}\n      url: src\n      to: {store: dir, path: env:OUT_DIR, key: "
+                  "\"{id}.{ext}\"}\n      set: {stored: \"{url}\"}\n      max_rejects: 3\n");
+    CommandResult r =
+        Planrun(db, {"--plans", dir, "apply"}, {{"OUT_DIR", store}, {"FILES_ROOT", root}});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    return conn;
+  };
+  const std::string conn = run("planrun_objects_no_files_root", "");
+  CHECK(QueryValue(conn,
+                   "SELECT string_agg(reason, ' | ' ORDER BY row_key::text) FROM planrun.rejects "
+                   "WHERE row_key::text = '[\"1\"]'") ==
+        "the source URL file://" + root +
+            "/a.bin is a file:// URL; set from.files_root to the folder the step may read files "
+            "from");
+  CHECK(QueryValue(conn, "SELECT count(*) FROM planrun.rejects") == "3");
+  CHECK(QueryValue(conn, "SELECT count(*) FROM files WHERE stored IS NOT NULL") == "0");
+
+  const std::string conn2 = run("planrun_objects_files_root", ", files_root: env:FILES_ROOT");
+  CHECK(QueryValue(conn2, "SELECT stored FROM files WHERE id = 1") == store + "/1.bin");
+  CHECK(ReadAll(store + "/1.bin") == "inside bytes\n");
+  CHECK(
+      QueryValue(conn2,
+                 "SELECT string_agg(reason, ' | ' ORDER BY row_key::text) FROM planrun.rejects") ==
+      "the source URL file://" + root + "/../" + outside.substr(outside.rfind('/') + 1) +
+          "/secret.txt reads " + real_secret + ", outside from.files_root " + real_root +
+          "; move the file there or change files_root | the source URL file://" + root +
+          "/link.txt reads " + real_secret + ", outside from.files_root " + real_root +
+          "; move the file there or change files_root");
+  CHECK_FALSE(std::filesystem::exists(store + "/2.txt"));
+  CHECK_FALSE(std::filesystem::exists(store + "/3.txt"));
+}
+
+TEST_CASE("a row whose URL changes during its transfer is rejected, not given the old object") {
+  FaultServer server({"--delay-ms", "1500"});
+  const std::string db = "planrun_objects_stale";
+  const std::string conn = FreshDatabase(db);
+  MakeDesigns(conn, server.Url(), 1);
+  const std::string dir = PlanDir(kHttpStore, "      max_rejects: 1\n");
+  setenv("PGDATABASE", db.c_str(), 1);
+  setenv("STORAGE_URL", (server.Url() + "/store").c_str(), 1);
+  setenv("STORAGE_KEY", "tok-stale", 1);
+  {
+    ChildProcess child({PlanrunBinary(), "--plans", dir, "apply"});
+    // Once the step has read the row and asked for its source, the
+    // application points the row at another image.
+    for (int polls = 1; polls < 20; ++polls) {
+      if (Stats(server.Url())["requests"]["GET"].get<int>() > polls) break;
+    }
+    ExecSql(conn, "UPDATE custom_design SET image_url = '" + server.Url() +
+                      "/src/new.png?size=77' WHERE id = 1");
+    int status = 0;
+    waitpid(child.pid(), &status, 0);
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  unsetenv("STORAGE_URL");
+  unsetenv("STORAGE_KEY");
+  CHECK(QueryValue(conn, "SELECT reason FROM planrun.rejects") ==
+        "the row changed while its object was being transferred; run planrun apply "
+        "--retry-rejects");
+  CHECK(QueryValue(conn,
+                   "SELECT coalesce(storage_url, 'NULL') || ' ' || image_url FROM "
+                   "custom_design") == "NULL " + server.Url() + "/src/new.png?size=77");
 }
 
 TEST_CASE("--retry-rejects moves the rejected rows once their URLs are fixed") {
@@ -417,11 +595,10 @@ TEST_CASE("example plan local_packages_to_cloud (seed 001): s3 by checksum, webh
                       std::to_string(i) + "', '" + path + "')");
   }
   const std::string plans = SourceDir() + "/plans/objects/local_packages_to_cloud";
-  const std::map<std::string, std::string> env = {{"S3_ENDPOINT", server.Url()},
-                                                  {"S3_BUCKET", "store"},
-                                                  {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
-                                                  {"AWS_SECRET_ACCESS_KEY", "example-secret"},
-                                                  {"HOOK_URL", server.Url() + "/hook"}};
+  const std::map<std::string, std::string> env = {
+      {"S3_ENDPOINT", server.Url()},        {"S3_BUCKET", "store"},
+      {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"}, {"AWS_SECRET_ACCESS_KEY", "example-secret"},
+      {"HOOK_URL", server.Url() + "/hook"}, {"PACKAGES_DIR", files}};
   CommandResult r = Planrun(db, {"--plans", plans, "apply"}, env);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);

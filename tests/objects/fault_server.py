@@ -6,6 +6,7 @@ Standard library only. Prints "PORT <n>" on stdout once it listens on
 
   GET  /src/<name>?size=N    N bytes: "<name>\\n" repeated, cut at N
   GET  /redirect/<n>         302 to /redirect/<n-1>; /redirect/0 answers 200
+  GET  /redirect-file        302 to file:///etc/hostname
   PUT  /store/<key>          stores the body (only when it arrived whole)
   HEAD /store/<key>          200 with x-planrun-sha256 / x-amz-meta-sha256, or 404
   GET  /store/<key>          the stored body
@@ -13,7 +14,8 @@ Standard library only. Prints "PORT <n>" on stdout once it listens on
   POST /hook                 records the JSON body
   GET  /_stats               {"objects": {key: {sha256, size, puts}}, "hooks": [...],
                               "requests": {method: n}, "faults": {kind: n},
-                              "sigv4": {"checked": n, "bad": [reasons]}}
+                              "sigv4": {"checked": n, "bad": [reasons]},
+                              "auth": [distinct Authorization headers of /store requests]}
 
 Faults hit GET /src, PUT /store and POST /hook at the given rates (0..1)
 (PUT and POST take only --fail and --throttle, answered before storing),
@@ -44,6 +46,7 @@ HOOKS = []
 REQUESTS = {}
 FAULTS = {}
 SIGV4 = {"checked": 0, "bad": []}
+AUTH = []
 
 
 def count(table, name):
@@ -178,8 +181,10 @@ class Handler(BaseHTTPRequestHandler):
                 objects = {k: {"sha256": v["sha256"], "size": len(v["body"]), "puts": v["puts"]}
                            for k, v in OBJECTS.items()}
                 stats = {"objects": objects, "hooks": list(HOOKS), "requests": dict(REQUESTS),
-                         "faults": dict(FAULTS), "sigv4": dict(SIGV4)}
+                         "faults": dict(FAULTS), "sigv4": dict(SIGV4), "auth": list(AUTH)}
             return self.send(200, json.dumps(stats).encode(), {"Content-Type": "application/json"})
+        if url.path == "/redirect-file":
+            return self.send(302, b"", {"Location": "file:///etc/hostname"})
         if url.path.startswith("/redirect/"):
             n = int(url.path[len("/redirect/"):])
             if n == 0:
@@ -217,7 +222,12 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def check_sigv4(self, body_sha):
+        """Records the Authorization header (without --sigv4), or checks its signature."""
+        auth = self.headers.get("Authorization")
         if not self.opts.sigv4:
+            with LOCK:
+                if auth and auth not in AUTH:
+                    AUTH.append(auth)
             return None
         access, secret, region = self.opts.sigv4.split(":")
         problem = sigv4_problem(self, access, secret, region, body_sha)

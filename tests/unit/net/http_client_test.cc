@@ -170,6 +170,39 @@ TEST_CASE("redirects are followed up to the limit") {
   CHECK(r.error == "Maximum (2) redirects followed");
 }
 
+TEST_CASE("file:// URLs are read only by requests that allow them; redirects stay on http") {
+  FaultServer server;
+  Client client(Fast());
+  const std::string path = "/tmp/planrun-net-file-" + std::to_string(getpid());
+  { std::ofstream(path) << "local bytes\n"; }
+  Response refused = client.Run(MakeRequest("GET", "file://" + path));
+  CHECK(refused.attempts == 1);
+  CHECK(refused.body.empty());
+  CHECK(refused.error == "Protocol \"file\" not supported or disabled in libcurl");
+  Request allowed = MakeRequest("GET", "file://" + path);
+  allowed.protocols = "http,https,file";
+  Response read = client.Run(allowed);
+  CHECK(read.ok());
+  CHECK(read.body == "local bytes\n");
+  Request redirected = MakeRequest("GET", server.Url() + "/redirect-file");
+  redirected.protocols = "http,https,file";
+  Response r = client.Run(redirected);
+  CHECK(r.body.empty());
+  CHECK(r.error == "Protocol \"file\" not supported or disabled in libcurl");
+  std::remove(path.c_str());
+}
+
+TEST_CASE("userpwd is sent as HTTP basic authentication") {
+  FaultServer server;
+  Client client(Fast());
+  Request put = MakeRequest("PUT", server.Url() + "/store/basic.txt");
+  put.body = "x";
+  put.userpwd = "bob:pw-basic-1";
+  CHECK(client.Run(put).http_status == 201);
+  Response stats = client.Run(MakeRequest("GET", server.Url() + "/_stats"));
+  CHECK(stats.body.find(R"("auth": ["Basic Ym9iOnB3LWJhc2ljLTE="])") != std::string::npos);
+}
+
 TEST_CASE("a refused connection is retried and reported") {
   Client client(Fast());
   Response r = client.Run(MakeRequest("GET", "http://127.0.0.1:1/x"));
@@ -215,9 +248,11 @@ TEST_CASE("secrets of a request are registered for redaction") {
   Request r = MakeRequest("GET", "https://bob:hunter2pw@example.com/x");
   r.headers = {{"Authorization", "Bearer tok-123456"}, {"X-Other", "visible"}};
   r.aws_credentials = "AKIDEXAMPLE:wJalrSECRET";
+  r.userpwd = "carol:basicPW99";
   RegisterRequestSecrets(r);
-  CHECK(Redact("Bearer tok-123456 tok-123456 hunter2pw wJalrSECRET visible AKIDEXAMPLE") ==
-        "*** *** *** *** visible AKIDEXAMPLE");
+  CHECK(
+      Redact("Bearer tok-123456 tok-123456 hunter2pw wJalrSECRET basicPW99 visible AKIDEXAMPLE") ==
+      "*** *** *** *** *** visible AKIDEXAMPLE");
   ClearSecretsForTesting();
 }
 

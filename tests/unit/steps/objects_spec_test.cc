@@ -124,6 +124,21 @@ TEST_CASE("objects step settings are checked where they are written") {
         "plan.yaml:1:1: error: objects step needs 'from', the table whose rows it reads");
 }
 
+TEST_CASE("from.files_root opts in to file:// sources") {
+  ObjectsSpec spec;
+  REQUIRE(ParseSpec("from: {table: t, key: id, files_root: env:PKG_DIR}\nurl: u\nto: {store: "
+                    "dir, path: /x, key: k}\n",
+                    &spec)
+              .ok());
+  CHECK(spec.files_root == "env:PKG_DIR");
+  ObjectsSpec plain;
+  REQUIRE(ParseSpec(kBase, &plain).ok());
+  CHECK(plain.files_root.empty());
+  CHECK(FirstLine(ParseSpec("from: {table: t, key: id, files_root: \"\"}\nurl: u\nto: {store: "
+                            "dir, path: /x, key: k}\n",
+                            &spec)) == "plan.yaml:1:39: error: 'files_root' must name a folder");
+}
+
 TEST_CASE("the objects step is reversible and owns its transactions") {
   std::unique_ptr<Step> step;
   PARSE_OK(ParseObjectsStep, kBase, &step);
