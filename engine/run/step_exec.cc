@@ -16,6 +16,16 @@ constexpr char kLockNotAvailable[] = "55P03";
 // another session (often a killed run's statement still finishing).
 constexpr char kDeadlockDetected[] = "40P01";
 
+// Two steps running at once that both CREATE ... IF NOT EXISTS the same
+// schema or table (the backup schema, most often) can both miss it, and the
+// slower one fails on the catalog's unique index; run again, it finds it.
+bool IsCatalogRace(const Status& st) {
+  return st.sqlstate() == "23505" &&
+         (st.message().find("pg_namespace_nspname_index") != std::string::npos ||
+          st.message().find("pg_type_typname_nsp_index") != std::string::npos ||
+          st.message().find("pg_class_relname_nsp_index") != std::string::npos);
+}
+
 std::string TimeoutSettings(const Defaults& d, bool local) {
   const std::string set = local ? "SET LOCAL " : "SET ";
   std::string sql;
@@ -92,12 +102,14 @@ Status ExecuteStep(pg::Session& session, const RunEnv& env, const StepJob& job) 
     ctx.data = job.data;
     st = TryOnce(session, env, job, effect, ctx);
     const bool retry = !st.ok() &&
-                       (st.sqlstate() == kLockNotAvailable || st.sqlstate() == kDeadlockDetected) &&
+                       (st.sqlstate() == kLockNotAvailable || st.sqlstate() == kDeadlockDetected ||
+                        IsCatalogRace(st)) &&
                        !job.dry_run && try_no < job.decl->settings.lock_retries;
     if (!retry) break;
     const int64_t backoff_ms = std::min<int64_t>(5000, 200LL << try_no);
-    const std::string why = st.sqlstate() == kDeadlockDetected
-                                ? " was chosen to break a deadlock"
+    const std::string why = st.sqlstate() == kDeadlockDetected ? " was chosen to break a deadlock"
+                            : IsCatalogRace(st)
+                                ? " created a schema or table at the same time as another step"
                                 : " could not get a lock within lock_timeout";
     env.out->Warn("step " + id + why + "; retry " + std::to_string(try_no + 1) + " of " +
                   std::to_string(job.decl->settings.lock_retries) + " in " +

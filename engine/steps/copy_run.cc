@@ -51,6 +51,9 @@ std::string Qualified(const std::vector<std::string>& cols, const std::string& a
 }
 
 Status ResolveColumns(const CopySpec& spec, StepContext& ctx, CopyRuntime* rt) {
+  if (!spec.from_table.name.empty()) {
+    PLANRUN_RETURN_IF_ERROR(CheckKeyUnique(*rt->source, spec.from_table, spec.key, "copy source"));
+  }
   PLANRUN_RETURN_IF_ERROR(
       DescribeSelect(*rt->source, CopySourceSql(spec, "true", 0), &rt->src_cols));
   for (const ColumnSpec& c : rt->src_cols) rt->in_names.push_back(c.name);

@@ -2,7 +2,10 @@
 
 #include <cstdlib>
 
+#include <nlohmann/json.hpp>
+
 #include "util/sql.h"
+#include "util/strings.h"
 
 namespace planrun {
 
@@ -71,6 +74,25 @@ Status TableChecksum(pg::Session& db, const TableName& table,
   out->rows = ToInt64(r.at(0, 0));
   out->checksum = r.get(0, 1);
   return Status::OK();
+}
+
+Status CheckKeyUnique(pg::Session& db, const TableName& table, const std::vector<std::string>& key,
+                      const std::string& what) {
+  pg::Result r;
+  PLANRUN_RETURN_IF_ERROR(db.Query(
+      "SELECT c.relkind IN ('r', 'p', 'm'), EXISTS (SELECT FROM pg_index i WHERE i.indrelid = "
+      "c.oid AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL AND NOT EXISTS "
+      "(SELECT FROM unnest((i.indkey::int2[])[0:i.indnkeyatts - 1]) k(n) WHERE k.n NOT IN "
+      "(SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname IN "
+      "(SELECT jsonb_array_elements_text($2::jsonb))))) FROM pg_class c "
+      "WHERE c.oid = $1::regclass",
+      {table.Quoted(), nlohmann::json(key).dump()}, &r));
+  if (r.rows.empty() || r.get(0, 0) != "t" || r.get(0, 1) == "t") return Status::OK();
+  return Status::Failed(what + ": key (" + Join(key, ", ") + ") of table " + table.Display() +
+                        " is not unique: no primary key or unique index (without WHERE) is on "
+                        "these columns. Batches are read in key order after the last key done, "
+                        "so rows sharing a key could be skipped; name a unique key, or add a "
+                        "unique index on it");
 }
 
 }  // namespace planrun

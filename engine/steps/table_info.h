@@ -27,6 +27,14 @@ Status LoadColumns(pg::Session& db, const TableName& table, std::vector<ColumnIn
 /// The primary key columns of `table` in key order; empty when it has none.
 Status LoadPrimaryKey(pg::Session& db, const TableName& table, std::vector<std::string>* out);
 
+/// Checks that `key` identifies one row of `table`: a primary key or a
+/// unique index without WHERE or expressions has its key columns among
+/// `key`. Data steps read batches in key order after the last key done, so
+/// rows sharing a key could be skipped. Views and other relations without
+/// indexes pass unchecked. `what` names the step for the error.
+Status CheckKeyUnique(pg::Session& db, const TableName& table, const std::vector<std::string>& key,
+                      const std::string& what);
+
 /// The integer in `v` (strtoll), 0 when NULL or not a number.
 int64_t ToInt64(const pg::Value& v);
 

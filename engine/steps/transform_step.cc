@@ -73,6 +73,7 @@ class TransformRunner {
   Status Run() {
     stage_ = QuoteIdent(
         ShortIdentifier("planrun_stage_v" + ctx_.env.plan->version.text + "_" + ctx_.env.decl->id));
+    PLANRUN_RETURN_IF_ERROR(CheckKeyUnique(*ctx_.db, spec_.table, spec_.key, "transform"));
     PLANRUN_RETURN_IF_ERROR(DescribeSelect(*ctx_.db, BatchSql(spec_, "true", 0), &cols_));
     for (size_t i = 0; i < spec_.key.size(); ++i) key_idx_.push_back(i);
     for (const auto& c : cols_) in_names_.push_back(c.name);
@@ -353,10 +354,14 @@ class TransformRunner {
         "UPDATE " + spec_.table.Quoted() + " AS t SET " + Join(sets, ", ") + " WHERE (" +
             Prefixed(spec_.key, "t") + ") IN (SELECT " + key + " FROM " + batch + ")",
         &u));
+    // The batch's last key: every key column descending (a composite key
+    // sorted "k1, k2 DESC" would give the wrong row and repeat rows).
+    std::vector<std::string> desc;
+    for (const auto& k : spec_.key) desc.push_back(QuoteIdent(k) + " DESC");
     std::vector<std::vector<RawField>> rows;
-    PLANRUN_RETURN_IF_ERROR(
-        ReadRows(*ctx_.db,
-                 "SELECT " + key + " FROM " + batch + " ORDER BY " + key + " DESC LIMIT 1", &rows));
+    PLANRUN_RETURN_IF_ERROR(ReadRows(
+        *ctx_.db, "SELECT " + key + " FROM " + batch + " ORDER BY " + Join(desc, ", ") + " LIMIT 1",
+        &rows));
     pg::Result count;
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("SELECT count(*) FROM " + batch, &count));
     *read = std::stoll(count.get(0, 0, "0"));

@@ -125,6 +125,40 @@ steps:
   CHECK(QueryValue(conn, "SELECT string_agg(name, ',' ORDER BY id) FROM dst") == "a,b,c");
 }
 
+// Independent data steps start at once on separate connections, and each
+// creates the backup schema if it is missing: the slower one used to fail on
+// pg_namespace's unique index.
+TEST_CASE("data steps running at once both create the backup schema") {
+  const std::string dir = TempDir("planrun-schema-race");
+  std::string plan = "version: 1\nname: twins\nsteps:\n";
+  for (const char* t : {"a", "b", "c", "d"}) {
+    const std::string id = t;
+    plan += "  - id: make_" + id + "\n    sql:\n      up: CREATE TABLE dst_" + id +
+            " (id int PRIMARY KEY, n int NOT NULL)\n      down: DROP TABLE dst_" + id +
+            "\n      writes: [dst_" + id + "]\n";
+    plan += "  - id: copy_" + id + "\n    needs: [make_" + id +
+            "]\n    copy:\n      from: {table: src, key: id, columns: [n]}\n      to: {table: "
+            "dst_" +
+            id + ", columns: [id, n]}\n      map: {id: id, n: n}\n";
+  }
+  WriteFile(dir + "/001.yaml", plan);
+  for (int round = 0; round < 3; ++round) {
+    INFO("round " << round);
+    const std::string db = "apply_schema_race_" + std::to_string(round);
+    const std::string conn = FreshDatabase(db);
+    ExecSql(conn,
+            "CREATE TABLE src (id int PRIMARY KEY, n int NOT NULL);"
+            "INSERT INTO src SELECT i, i * 2 FROM generate_series(1, 50) i;");
+    CommandResult r = Planrun(db, {"--plans", dir, "apply", "--jobs", "4"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    for (const char* t : {"a", "b", "c", "d"}) {
+      CHECK(QueryValue(conn, std::string("SELECT count(*) || ' ' || sum(n) FROM dst_") + t) ==
+            "50 2550");
+    }
+  }
+}
+
 TEST_CASE("dry run rolls everything back and leaves nothing behind") {
   const std::string db = "apply_dry_run";
   const std::string conn = FreshDatabase(db);

@@ -571,6 +571,43 @@ steps:
   CHECK(QueryValue(conn, "SELECT username FROM users WHERE id = 1") == "User_1");
 }
 
+TEST_CASE("a data step's key must be unique in its table") {
+  const std::string db = "data_key_unique";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn,
+          "CREATE TABLE tags (k int NOT NULL, v text NOT NULL, n int);"
+          "INSERT INTO tags SELECT i / 2, 'v' || i, 0 FROM generate_series(1, 20) i;");
+  const std::string dir = TempDir("planrun-key-unique");
+  auto plan = [&](const std::string& key) {
+    WriteFile(dir + "/001.yaml",
+              "version: 1\nname: bump\nsteps:\n  - id: bump\n    transform:\n"
+              "      table: tags\n      key: " +
+                  key + "\n      batch_size: 3\n      set: {n: n + 1}\n");
+  };
+  plan("[k]");
+  CommandResult dup = Planrun(db, {"--plans", dir, "apply"});
+  CHECK(dup.exit_code == 1);
+  CHECK_THAT(dup.err,
+             Catch::EndsWith(
+                 "\nerror: step 'bump' of plan 1 bump failed to apply: transform: key (k) of "
+                 "table tags is not unique: no primary key or unique index (without WHERE) is on "
+                 "these columns. Batches are read in key order after the last key done, so rows "
+                 "sharing a key could be skipped; name a unique key, or add a unique index on "
+                 "it\n"));
+  CHECK(QueryValue(conn, "SELECT sum(n) FROM tags") == "0");
+
+  // A unique index on some of the key's columns makes the key unique. Each
+  // row is updated once: with a composite key, a batch's last key used to be
+  // taken with "ORDER BY k, v DESC", which repeated rows (sum 31, not 20).
+  ExecSql(conn, "CREATE UNIQUE INDEX tags_v ON tags (v)");
+  ExecSql(conn, "DROP SCHEMA planrun CASCADE");
+  plan("[k, v]");
+  CommandResult ok = Planrun(db, {"--plans", dir, "apply"});
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
+  CHECK(QueryValue(conn, "SELECT sum(n) FROM tags") == "20");
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace planrun
