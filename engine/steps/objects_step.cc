@@ -13,6 +13,7 @@
 #include "steps/backup_names.h"
 #include "steps/data_run.h"
 #include "steps/objects_store.h"
+#include "steps/table_info.h"
 #include "util/sha256.h"
 #include "util/sql.h"
 #include "util/strings.h"
@@ -92,6 +93,7 @@ class ObjectsRunner {
         set_cols_(SetColumns(spec)) {}
 
   Status Run() {
+    PLANRUN_RETURN_IF_ERROR(CheckKeyUnique(*ctx_.db, spec_.table, spec_.key, "objects source"));
     PLANRUN_RETURN_IF_ERROR(DescribeSelect(*ctx_.db, BatchSql(spec_, "true", 0), &cols_));
     for (size_t i = 0; i < spec_.key.size(); ++i) key_idx_.push_back(i);
     const std::vector<std::string> read = spec_.ReadColumns();

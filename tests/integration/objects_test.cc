@@ -368,6 +368,25 @@ TEST_CASE("file:// sources only with from.files_root, and only inside it") {
   CHECK_FALSE(std::filesystem::exists(store + "/3.txt"));
 }
 
+TEST_CASE("an objects step whose key is not unique fails before its first transfer") {
+  const std::string conn = FreshDatabase("planrun_objects_key_unique");
+  ExecSql(conn,
+          "CREATE TABLE files (id bigint NOT NULL, src text, stored text);"
+          "INSERT INTO files VALUES (1, 'http://127.0.0.1:1/a', NULL), "
+          "(1, 'http://127.0.0.1:1/b', NULL)");
+  const std::string dir = TempDir("objects-key-plans");
+  WriteFile(dir + "/1_files.yaml",
+            "version: 1\nname: files\nsteps:\n  - id: files_to_store\n    objects:\n"
+            "      from: {table: files, key: id}\n      url: src\n      to: {store: dir, "
+            "path: env:OUT_DIR, key: \"{id}\"}\n      set: {stored: \"{url}\"}\n");
+  CommandResult r = Planrun("planrun_objects_key_unique", {"--plans", dir, "apply"},
+                            {{"OUT_DIR", TempDir("objects-key-out")}});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("error: step 'files_to_store' of plan 1 files failed to apply: "
+                                    "objects source: key (id) of table files is not unique"));
+  CHECK(QueryValue(conn, "SELECT count(*) FROM files WHERE stored IS NOT NULL") == "0");
+}
+
 TEST_CASE("a row whose URL changes during its transfer is rejected, not given the old object") {
   FaultServer server({"--delay-ms", "1500"});
   const std::string db = "planrun_objects_stale";
