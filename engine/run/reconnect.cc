@@ -27,6 +27,9 @@ Status RunWithReconnect(int retries, Reporter& out, const std::string& command,
     Status st = run();
     if (!IsConnectionLoss(st)) return st;
     if (retry >= retries) {
+      // Never connected at all (the server is down, a wrong host): nothing
+      // was lost, and the error says why.
+      if (retry == 0 && st.sqlstate() == "08001") return st;
       const std::string how = retries > 0 ? "; it was lost again after " + std::to_string(retries) +
                                                 (retries == 1 ? " reconnect" : " reconnects")
                                           : "";

@@ -68,6 +68,13 @@ TEST_CASE("a lost connection that is not retried says how to resume") {
         "Everything committed before that is kept (planrun status shows where it stopped): run "
         "planrun rollback again to resume, or pass --retry N to reconnect on its own");
   CHECK(out.lines().empty());
+
+  // A first connection that fails is not a lost one: its error stays as it is.
+  st = RunWithReconnect(0, out, "apply", []() {
+    return Status::Database("cannot connect to PostgreSQL (localhost:1/db as u): refused", "08001");
+  });
+  CHECK(st.message() == "cannot connect to PostgreSQL (localhost:1/db as u): refused");
+  CHECK(ExitCode(st) == 1);
 }
 
 }  // namespace
