@@ -9,6 +9,7 @@
 #include <map>
 
 #include "util/redact.h"
+#include "util/strings.h"
 
 namespace planrun {
 namespace pg {
@@ -45,22 +46,6 @@ std::string RawUrlPassword(const std::string& conninfo) {
   size_t colon = conninfo.find(':', start);
   if (colon == std::string::npos || colon > at) return "";
   return conninfo.substr(colon + 1, at - colon - 1);
-}
-
-/// `text` with %XX escapes decoded; malformed escapes are kept as written.
-std::string PercentDecode(const std::string& text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
 }
 
 /// True for a non-empty run of decimal digits.

@@ -315,19 +315,12 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
 
   DataRun run(ctx, spec.settings, "copy",
               Sha256Hex(ctx.env.decl->checksum + "\n" + spec.hook.source.code + spec.hook.modules));
-  bool restart = false;
-  PLANRUN_RETURN_IF_ERROR(run.Begin(&restart));
-  if (restart) {
-    int64_t removed = 0;
-    PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
-      PLANRUN_RETURN_IF_ERROR(UndoRows(spec, ctx, target.keys, target.prev, &removed));
-      PLANRUN_RETURN_IF_ERROR(
-          ctx.db->Exec("DROP TABLE IF EXISTS " + target.keys + ", " + target.prev));
-      return run.ResetForRestart();
-    }));
-    ctx.out->Info("copy " + ctx.env.decl->id + ": restarting; removed the " +
-                  std::to_string(removed) + " rows it had inserted");
-  }
+  PLANRUN_RETURN_IF_ERROR(run.BeginOrRestart(
+      [&](int64_t* removed) -> Status {
+        PLANRUN_RETURN_IF_ERROR(UndoRows(spec, ctx, target.keys, target.prev, removed));
+        return ctx.db->Exec("DROP TABLE IF EXISTS " + target.keys + ", " + target.prev);
+      },
+      [](int64_t n) { return "removed the " + std::to_string(n) + " rows it had inserted"; }));
   PLANRUN_RETURN_IF_ERROR(run.InTransaction([&] { return Setup(spec, ctx, &rt); }));
   if (ctx.data && ctx.data->retry_rejects) PLANRUN_RETURN_IF_ERROR(RetryRejects(spec, run, rt));
   std::optional<int64_t> total;

@@ -72,6 +72,20 @@ Status DataRun::ResetForRestart() {
   return store_.Reset();
 }
 
+Status DataRun::BeginOrRestart(const std::function<Status(int64_t* rows)>& undo,
+                               const std::function<std::string(int64_t rows)>& done) {
+  bool restart = false;
+  PLANRUN_RETURN_IF_ERROR(Begin(&restart));
+  if (!restart) return Status::OK();
+  int64_t rows = 0;
+  PLANRUN_RETURN_IF_ERROR(InTransaction([&]() -> Status {
+    PLANRUN_RETURN_IF_ERROR(undo(&rows));
+    return ResetForRestart();
+  }));
+  ctx_.out->Info(verb_ + " " + ctx_.env.decl->id + ": restarting; " + done(rows));
+  return Status::OK();
+}
+
 Status DataRun::InTransaction(const std::function<Status()>& fn) {
   if (ctx_.dry_run) return fn();
   PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("BEGIN"));

@@ -30,6 +30,12 @@ class DataRun {
   /// (the new version goes on from the checkpoint).
   Status Begin(bool* restart);
 
+  /// Begin(); when the step is to start over, runs `undo` (which sets the
+  /// number of rows it undid) and ResetForRestart in one transaction, and
+  /// logs "<verb> <id>: restarting; <done(rows)>".
+  Status BeginOrRestart(const std::function<Status(int64_t* rows)>& undo,
+                        const std::function<std::string(int64_t rows)>& done);
+
   /// Inside the restart's transaction: drops the checkpoint and resolves the
   /// rejects of the work being discarded.
   Status ResetForRestart();

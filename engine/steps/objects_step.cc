@@ -103,17 +103,11 @@ class ObjectsRunner {
     PLANRUN_RETURN_IF_ERROR(MakeObjectStore(spec_.store, what, &store_));
     PLANRUN_RETURN_IF_ERROR(ResolveFilesRoot(spec_.files_root, what, &files_root_));
     if (ctx_.dry_run) return DryRun();
-    bool restart = false;
-    PLANRUN_RETURN_IF_ERROR(run_.Begin(&restart));
-    if (restart) {
-      int64_t restored = 0;
-      PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&]() -> Status {
-        PLANRUN_RETURN_IF_ERROR(Restore(&restored));
-        return run_.ResetForRestart();
-      }));
-      ctx_.out->Info("objects " + ctx_.env.decl->id + ": restarting; restored " +
-                     std::to_string(restored) + " rows to their previous values");
-    }
+    PLANRUN_RETURN_IF_ERROR(run_.BeginOrRestart([&](int64_t* n) { return Restore(n); },
+                                                [](int64_t n) {
+                                                  return "restored " + std::to_string(n) +
+                                                         " rows to their previous values";
+                                                }));
     PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&] { return Setup(); }));
     PLANRUN_RETURN_IF_ERROR(temp_.Create());
     net::Client client(ClientOptionsOf(spec_, ctx_));

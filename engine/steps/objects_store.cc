@@ -22,22 +22,6 @@ namespace {
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-/// `text` with each %XX replaced by its byte.
-std::string PercentDecode(const std::string& text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-      out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 /// Rejects `it`: the store holds other bytes (sha256 `theirs`) at its location.
 void RejectOther(ObjectItem* it, const std::string& theirs) {
   it->Reject("the store already holds different bytes at " + it->location + " (sha256 " + theirs +

@@ -88,17 +88,11 @@ class TransformRunner {
       PLANRUN_RETURN_IF_ERROR(HookPool::Start(spec_.hook, hc, run_.workers(), &pool_));
     }
     if (ctx_.dry_run && ctx_.data && ctx_.data->sample_rows > 0) return Sample();
-    bool restart = false;
-    PLANRUN_RETURN_IF_ERROR(run_.Begin(&restart));
-    if (restart) {
-      int64_t restored = 0;
-      PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&]() -> Status {
-        PLANRUN_RETURN_IF_ERROR(Restore(&restored));
-        return run_.ResetForRestart();
-      }));
-      ctx_.out->Info("transform " + ctx_.env.decl->id + ": restarting; restored " +
-                     std::to_string(restored) + " rows to their previous values");
-    }
+    PLANRUN_RETURN_IF_ERROR(run_.BeginOrRestart([&](int64_t* n) { return Restore(n); },
+                                                [](int64_t n) {
+                                                  return "restored " + std::to_string(n) +
+                                                         " rows to their previous values";
+                                                }));
     PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&] { return Setup(); }));
     if (ctx_.data && ctx_.data->retry_rejects && spec_.hook.present) {
       PLANRUN_RETURN_IF_ERROR(RetryRejects());

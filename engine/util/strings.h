@@ -39,6 +39,9 @@ std::string PgDuration(int64_t millis);
 /// Formats a duration for people: "850ms", "12.4s", "3m05s", "2h01m".
 std::string HumanDuration(int64_t millis);
 
+/// `text` with %XX escapes decoded (URLs); malformed escapes are kept as written.
+std::string PercentDecode(const std::string& text);
+
 /// Lower-case hex of `bytes`.
 std::string HexEncode(std::string_view bytes);
 

@@ -119,5 +119,12 @@ TEST_CASE("HexEncode writes lower-case pairs") {
   CHECK(HexEncode(std::string("\x00\x0f\xab\xff", 4)) == "000fabff");
 }
 
+TEST_CASE("PercentDecode decodes %XX and keeps malformed escapes") {
+  CHECK(PercentDecode("p%40ss%2Fw%3ad") == "p@ss/w:d");
+  CHECK(PercentDecode("100%") == "100%");
+  CHECK(PercentDecode("%4") == "%4");
+  CHECK(PercentDecode("%zz%41") == "%zzA");
+}
+
 }  // namespace
 }  // namespace planrun
