@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The tour: installs what is missing, builds, starts a throwaway PostgreSQL
-# (pg_virtualenv), loads the sample data and runs the example plans:
-# validate, plan, apply, status, rollback, status. Everything is dropped at
-# the end.
+# (pg_virtualenv) and a local nginx, loads the sample data and runs the
+# example plans (plans/examples/*/): validate, plan, apply, status, rollback,
+# status. Everything is dropped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # PLANRUN_BINARY (the demo ctest sets it) skips installing and building.
@@ -14,13 +14,49 @@ else
   export PLANRUN="$PWD/${BUILD_DIR:-build}/planrun"
 fi
 
+# The object examples need a web server holding the source files and taking
+# uploads: nginx on a loopback port serves $DEMO_WORK/www/src and takes
+# WebDAV PUT and DELETE under /store/ (the config the objects tests use).
+DEMO_WORK=$(mktemp -d "${TMPDIR:-/tmp}/planrun-demo-XXXXXX")
+NGINX_PID=
+cleanup() {
+  if [ -n "$NGINX_PID" ]; then kill "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true; fi
+  rm -rf "$DEMO_WORK"
+}
+trap cleanup EXIT
+mkdir -p "$DEMO_WORK/www/src" "$DEMO_WORK/www/store"
+python3 - "$DEMO_WORK/www/src" <<'PY'
+# design1.png ... design12.png: 24x24 PNGs, one colour each.
+import struct, sys, zlib
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+for i in range(1, 13):
+    rgb = bytes(((i * 53) % 256, (i * 97) % 256, (i * 29) % 256))
+    rows = b"".join(b"\0" + rgb * 24 for _ in range(24))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 24, 24, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    open(f"{sys.argv[1]}/design{i}.png", "wb").write(png)
+PY
+NGINX_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+sed -e "s#@PREFIX@#$DEMO_WORK#g; s#@ROOT@#$DEMO_WORK/www#g; s#@PORT@#$NGINX_PORT#g" \
+  -e "s#@USER@#$([ "$(id -u)" = 0 ] && echo 'user root root;')#" \
+  tests/objects/nginx.conf.in >"$DEMO_WORK/nginx.conf"
+/usr/sbin/nginx -p "$DEMO_WORK" -c "$DEMO_WORK/nginx.conf" -e "$DEMO_WORK/error.log" &
+NGINX_PID=$!
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null && break
+  sleep 0.1
+done
+export DEMO_WORK NGINX_URL="http://127.0.0.1:$NGINX_PORT"
+
 pg_virtualenv -t -- bash -euo pipefail -c '
   step() { printf "\n\033[1m$ %s\033[0m\n" "$*"; }
   run() { step "$*"; "$@"; }
-  planrun() { "$PLANRUN" --plans plans/examples "$@"; }
+  planrun() { "$PLANRUN" --plans plans/examples/registry "$@"; }
 
-  step "psql -f plans/examples/sample_data.sql   # a small package registry"
-  psql -q -v ON_ERROR_STOP=1 -f plans/examples/sample_data.sql
+  printf "\n\033[1m# plans/examples/registry: a package registry'"'"'s v2 schema, avatars, key-value records to tables\033[0m\n"
+  step "psql -f plans/examples/registry/sample_data.sql   # a small package registry"
+  psql -q -v ON_ERROR_STOP=1 -f plans/examples/registry/sample_data.sql
   echo "$(psql -Atc "SELECT count(*) FROM packages") packages, $(psql -Atc "SELECT count(*) FROM teams") teams"
 
   step "planrun validate"; planrun validate
@@ -40,4 +76,19 @@ pg_virtualenv -t -- bash -euo pipefail -c '
   step "planrun status"; planrun status
   step "psql: packages are back to the sample data"
   psql -c "SELECT id, name, is_public, metadata FROM packages ORDER BY id LIMIT 3"
+
+  printf "\n\033[1m# plans/examples/images_to_storage: generated images copied into object storage\033[0m\n"
+  export STORAGE_URL="$NGINX_URL/store" STORAGE_KEY=demo-token
+  images() { PGDATABASE=designs "$PLANRUN" --plans plans/examples/images_to_storage "$@"; }
+  step "createdb designs; psql -f plans/examples/images_to_storage/sample_data.sql   # 13 designs, images on $NGINX_URL/src"
+  createdb designs
+  PGDATABASE=designs psql -q -v ON_ERROR_STOP=1 -v images_url="$NGINX_URL/src" \
+    -f plans/examples/images_to_storage/sample_data.sql
+  step "planrun apply   # STORAGE_URL=$STORAGE_URL"; images apply
+  step "planrun status"; images status
+  step "psql: where the images went"
+  PGDATABASE=designs psql -c "SELECT id, storage_url, image_bytes, image_type, left(image_sha256, 12) AS sha256 FROM custom_design ORDER BY id LIMIT 4"
+  step "ls $DEMO_WORK/www/store/designs | head -4"; ls "$DEMO_WORK/www/store/designs" | head -4
+  step "planrun rollback"; images rollback
+  step "planrun status"; images status
 '

@@ -11,7 +11,7 @@ namespace {
 
 const std::vector<std::string> kPlanrunSchemas = {"planrun", "planrun_backup"};
 
-std::string Examples() { return SourceDir() + "/plans/examples"; }
+std::string Examples() { return SourceDir() + "/plans/examples/registry"; }
 
 /// "version:state,..." of every plan in the tracking table.
 std::string States(const std::string& conninfo) {
@@ -80,7 +80,7 @@ void CheckKvTables(const std::string& conn) {
             " does not exist");
 }
 
-/// Loads plans/examples/sample_data.sql into the database.
+/// Loads plans/examples/registry/sample_data.sql into the database.
 void LoadSample(const std::string& conninfo) {
   CommandResult r =
       Run({"psql", "-q", "-v", "ON_ERROR_STOP=1", "-d",

@@ -577,7 +577,7 @@ TEST_CASE("example plan images_to_storage (seed 000) against nginx, then rolled 
               nginx.Url() +
               "/src/img' || g || '.png' FROM generate_series(1, 60) g;"
               "INSERT INTO custom_design VALUES (61, NULL)");
-  const std::string plans = SourceDir() + "/plans/objects/images_to_storage";
+  const std::string plans = SourceDir() + "/plans/examples/images_to_storage";
   const std::map<std::string, std::string> env = {{"STORAGE_URL", nginx.Url() + "/store"},
                                                   {"STORAGE_KEY", "example-token"}};
   CommandResult r = Planrun(db, {"--plans", plans, "apply"}, env);
@@ -587,8 +587,9 @@ TEST_CASE("example plan images_to_storage (seed 000) against nginx, then rolled 
         std::string::npos);
   CHECK(ReadAll(root + "/store/designs/42.png") == SourceBody("img42.png", 1042));
   CHECK(QueryValue(conn,
-                   "SELECT storage_url || ' ' || image_bytes FROM custom_design WHERE id = "
-                   "42") == nginx.Url() + "/store/designs/42.png 1042");
+                   "SELECT storage_url || ' ' || image_bytes || ' ' || image_type FROM "
+                   "custom_design WHERE id = 42") ==
+        nginx.Url() + "/store/designs/42.png 1042 image/png");
   CommandResult rb = Planrun(db, {"--plans", plans, "rollback"}, env);
   INFO(rb.err);
   REQUIRE(rb.exit_code == 0);
@@ -613,7 +614,7 @@ TEST_CASE("example plan local_packages_to_cloud (seed 001): s3 by checksum, webh
     ExecSql(conn, "INSERT INTO taptik_packages VALUES (" + std::to_string(i) + ", 'pkg-" +
                       std::to_string(i) + "', '" + path + "')");
   }
-  const std::string plans = SourceDir() + "/plans/objects/local_packages_to_cloud";
+  const std::string plans = SourceDir() + "/plans/examples/local_packages_to_cloud";
   const std::map<std::string, std::string> env = {
       {"S3_ENDPOINT", server.Url()},        {"S3_BUCKET", "store"},
       {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"}, {"AWS_SECRET_ACCESS_KEY", "example-secret"},

@@ -19,7 +19,7 @@ namespace {
 
 const std::vector<std::string> kPlanrunSchemas = {"planrun", "planrun_backup"};
 
-std::string Examples() { return SourceDir() + "/plans/examples"; }
+std::string Examples() { return SourceDir() + "/plans/examples/registry"; }
 
 /// The variable `name`, or `fallback` when unset or empty.
 std::string EnvOr(const char* name, const std::string& fallback) {
@@ -47,7 +47,7 @@ std::map<std::string, std::string> AsRole(const std::string& role) {
   return {{"PGUSER", role}, {"PGPASSWORD", kRolePassword}};
 }
 
-/// Loads plans/examples/sample_data.sql as `role`, so the role owns the tables.
+/// Loads plans/examples/registry/sample_data.sql as `role`, so the role owns the tables.
 void LoadSampleAs(const std::string& db, const std::string& role) {
   CommandResult r =
       Run({"psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", db, "-f", Examples() + "/sample_data.sql"},

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks schemas/plan.schema.json against the plans planrun accepts and rejects.
 
-Every plans/examples/*.yaml must validate. Every tests/corpus/bad_plans/*.yaml
+Every plans/examples/**/*.yaml must validate. Every tests/corpus/bad_plans/*.yaml
 whose first line is "# schema: invalid" must not: those are the bad plans a
 schema can catch (wrong types, unknown or missing keys, bad identifiers...);
 the others need planrun itself (duplicate ids, cycles, YAML limits).
@@ -104,7 +104,7 @@ def main(argv):
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
 
-    cases = [(p, True) for p in sorted(glob.glob(os.path.join(root, "plans/examples/*.yaml")))]
+    cases = [(p, True) for p in sorted(glob.glob(os.path.join(root, "plans/examples/**/*.yaml"), recursive=True))]
     for path in sorted(glob.glob(os.path.join(root, "tests/corpus/bad_plans/*.yaml"))):
         with open(path, encoding="utf-8") as f:
             if f.readline().rstrip("\n") == MARKER:
