@@ -67,6 +67,8 @@ ParseOutcome ParseArgs(const std::vector<std::string>& args, Invocation* out, st
                   "go on although applied plans changed since");
   apply->add_flag("--allow-out-of-order", inv.apply.allow_out_of_order,
                   "apply plans older than the newest applied one");
+  apply->add_flag("--rollback-on-failure", inv.apply.rollback_on_failure,
+                  "roll back a plan whose apply fails, as if it said on_failure: rollback");
   apply->add_flag("--retry-rejects", inv.apply.retry_rejects,
                   "run the rows data steps rejected through their (fixed) hooks again");
   std::vector<std::string> restart_steps;

@@ -126,6 +126,7 @@ std::string FormatText(const View& v) {
     out += "  reversible: no\n";
     for (const std::string& reason : v.irreversible) out += "    " + reason + "\n";
   }
+  if (plan.rollback_on_failure) out += "  on failure: rollback (undo the plan if a step fails)\n";
   for (size_t i = 0; i < v.steps.nodes.size(); ++i) {
     out += "\n";
     AppendStepText(v, v.steps, static_cast<int>(i), !plan.has_rollback, &out);
@@ -196,6 +197,7 @@ std::string FormatJson(const View& v) {
   j["checksum"] = Checksum(plan);
   j["reversible"] = v.irreversible.empty();
   j["irreversible_reasons"] = v.irreversible;
+  j["on_failure"] = v.plan.rollback_on_failure ? "rollback" : "stop";
   Json steps = Json::array();
   for (size_t i = 0; i < v.steps.nodes.size(); ++i) {
     steps.push_back(StepJson(v, v.steps, static_cast<int>(i), !plan.has_rollback));

@@ -24,9 +24,9 @@ const std::vector<std::string>& SharedStepKeys() {
 
 /// The keys a plan file may have at its top level.
 const std::vector<std::string>& PlanKeys() {
-  static const auto* keys =
-      new std::vector<std::string>{"version", "name",  "description", "requires",    "defaults",
-                                   "params",  "steps", "rollback",    "connections", "notify"};
+  static const auto* keys = new std::vector<std::string>{
+      "version", "name",     "description", "requires", "defaults",  "params",
+      "steps",   "rollback", "connections", "notify",   "on_failure"};
   return *keys;
 }
 
@@ -114,6 +114,15 @@ class PlanParser {
     if (const Node* v = r.Raw("params")) PLANRUN_RETURN_IF_ERROR(ReadParams(*v));
     if (const Node* v = r.Raw("connections")) PLANRUN_RETURN_IF_ERROR(ReadConnections(*v));
     if (const Node* v = r.Raw("notify")) PLANRUN_RETURN_IF_ERROR(ReadNotify(*v));
+    std::string on_failure;
+    PLANRUN_RETURN_IF_ERROR(r.String("on_failure", &on_failure));
+    if (r.Raw("on_failure") && on_failure != "stop" && on_failure != "rollback") {
+      return r.Error(r.Raw("on_failure")->loc,
+                     "'on_failure' takes stop (keep what was applied, resume with planrun "
+                     "apply) or rollback (undo the plan), got '" +
+                         on_failure + "'");
+    }
+    plan_->rollback_on_failure = on_failure == "rollback";
 
     const Node* steps = r.Raw("steps");
     if (steps == nullptr) return r.Error(root.loc, "plan needs 'steps'");

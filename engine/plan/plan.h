@@ -59,6 +59,7 @@ struct Plan {
   /// `connections:`: name -> URL or "env:VAR" (resolved when a step connects).
   std::map<std::string, std::string> connections;
   std::vector<NotifyTarget> notify;  // `notify:` webhooks, POSTed after apply or rollback
+  bool rollback_on_failure = false;  // `on_failure: rollback`: undo the plan when apply fails
   std::vector<StepDecl> steps;
   bool has_rollback = false;       // an explicit `rollback:` section replaces inverses
   std::vector<StepDecl> rollback;  // its steps, run in order

@@ -9,6 +9,7 @@
 #include "graph/graph.h"
 #include "run/catalog.h"
 #include "run/reconnect.h"
+#include "run/rollback.h"
 #include "run/scheduler.h"
 #include "run/step_exec.h"
 #include "track/lock.h"
@@ -173,8 +174,25 @@ Status ApplyPlan(const Plan& plan, const std::vector<DeclaredFk>& fks, const App
                                      : RunGraph(graph, done, 1, env.sessions, env.AppName(), run))
                   : RunGraph(graph, done, options.jobs, env.sessions, env.AppName(), run);
   if (!st.ok()) {
-    if (!options.dry_run) tracker.SetPlanState(plan.version.text, "failed", st.message());
-    return st;
+    if (options.dry_run) return st;
+    tracker.SetPlanState(plan.version.text, "failed", st.message());
+    if (!plan.rollback_on_failure && !options.rollback_on_failure) return st;
+    // Without the server or the lock there is nothing safe to undo with:
+    // the failure stands and a later apply or rollback takes over.
+    if (IsConnectionLoss(st)) {
+      return st.WithMessage(st.message() + "\n" + PlanLabel(plan) +
+                            " was not rolled back (on_failure: rollback): the connection or the "
+                            "lock was lost; run planrun rollback once the server is back");
+    }
+    env.out->Warn(PlanLabel(plan) + " failed; on_failure: rollback: undoing it");
+    Status rb = RollbackAfterFailure(plan, fks, options.jobs, st, env, control);
+    if (!rb.ok()) {
+      return st.WithMessage(st.message() + "\nthe automatic rollback of " + PlanLabel(plan) +
+                            " failed too: " + rb.message());
+    }
+    return st.WithMessage(st.message() + "\n" + PlanLabel(plan) +
+                          " was rolled back (on_failure: rollback): every step it applied is "
+                          "undone. Fix the cause and run planrun apply again");
   }
   return tracker.SetPlanState(plan.version.text, "applied");
 }

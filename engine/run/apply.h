@@ -25,8 +25,9 @@ struct ApplyOptions {
   bool allow_out_of_order = false;  // apply plans older than the newest applied one
   bool retry_rejects = false;       // run rows in planrun.rejects through the (fixed) hooks again
   std::set<std::string> restart_steps;  // data steps to undo and start over (changed since)
-  int64_t sample_rows = 0;  // with dry_run: hooks over the first N rows, nothing written
-  int retries = 0;          // reconnect and resume this many times after losing the server
+  int64_t sample_rows = 0;           // with dry_run: hooks over the first N rows, nothing written
+  int retries = 0;                   // reconnect and resume this many times after losing the server
+  bool rollback_on_failure = false;  // every plan as if it said `on_failure: rollback`
 };
 
 /// A DataRuntime for steps of `plan`: sessions to the target and to the

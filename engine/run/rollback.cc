@@ -149,6 +149,25 @@ Status RollbackPlan(const Plan& plan, const MigrationRecord& record,
   return tracker.SetPlanState(plan.version.text, "rolled_back");
 }
 
+}  // namespace
+
+Status RollbackAfterFailure(const Plan& plan, const std::vector<DeclaredFk>& fks, int jobs,
+                            const Status& failure, RunEnv& env, pg::Session& control) {
+  Tracker tracker(&control, env.names.tracking);
+  std::map<std::string, MigrationRecord> records;
+  PLANRUN_RETURN_IF_ERROR(tracker.LoadMigrations(&records));
+  auto it = records.find(plan.version.text);
+  if (it == records.end()) return Status::Internal(PlanLabel(plan) + " is not recorded");
+  RollbackOptions options;
+  options.jobs = jobs;
+  PLANRUN_RETURN_IF_ERROR(RollbackPlan(plan, it->second, fks, options, env, control));
+  return tracker.SetPlanState(
+      plan.version.text, "rolled_back",
+      "apply failed and the plan was rolled back (on_failure: rollback): " + failure.message());
+}
+
+namespace {
+
 // One rollback on new connections.
 Status RollbackOnce(const std::vector<std::unique_ptr<Plan>>& plans, const RollbackOptions& options,
                     RunEnv& env) {

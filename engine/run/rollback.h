@@ -27,4 +27,10 @@ struct RollbackOptions {
 Status Rollback(const std::vector<std::unique_ptr<Plan>>& plans, const RollbackOptions& options,
                 RunEnv& env);
 
+/// Within apply, holding the lock on `control`: rolls back `plan`, whose
+/// apply just failed with `failure`, and records that failure on the
+/// rolled-back plan. Returns the rollback's own error when it fails.
+Status RollbackAfterFailure(const Plan& plan, const std::vector<DeclaredFk>& fks, int jobs,
+                            const Status& failure, RunEnv& env, pg::Session& control);
+
 }  // namespace planrun

@@ -21,6 +21,11 @@ Status Status::WithContext(const std::string& context) const {
   return Status(rep_->code, context + ": " + rep_->message, rep_->sqlstate);
 }
 
+Status Status::WithMessage(std::string message) const {
+  if (ok()) return *this;
+  return Status(rep_->code, std::move(message), rep_->sqlstate);
+}
+
 int ExitCode(const Status& s) {
   switch (s.code()) {
     case StatusCode::kOk:

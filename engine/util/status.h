@@ -49,6 +49,8 @@ class Status {
   const std::string& sqlstate() const;
   /// A copy whose message reads "<context>: <message>"; ok stays ok.
   Status WithContext(const std::string& context) const;
+  /// The same kind of error (code, SQLSTATE) with another message.
+  Status WithMessage(std::string message) const;
 
  private:
   struct Rep {

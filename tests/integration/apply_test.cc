@@ -273,6 +273,134 @@ TEST_CASE("out-of-order and missing requires are refused with exit 4") {
   CHECK(Planrun(db, {"--plans", dir, "apply", "--allow-out-of-order"}).exit_code == 0);
 }
 
+const char kAutoRollbackPlan[] = R"yaml(version: 1
+name: slugs
+ON_FAILURE
+steps:
+  - id: save
+    backup: {tables: [users]}
+  - id: slug_column
+    add_columns:
+      table: users
+      columns: [{name: slug, type: text}]
+  - id: fill_slugs
+    transform:
+      table: users
+      key: id
+      set: {name: "upper(name)", slug: "lower(name) || '-' || id"}
+      batch_size: 100
+  - id: audit
+    sql:
+      up: CREATE TABLE audit (id int PRIMARY KEY)
+      down: DOWN
+      writes: [audit]
+  - id: check
+    needs: [fill_slugs, audit]
+    verify:
+      reads: [users]
+      assertions:
+        - name: every slug is unique
+          sql: SELECT count(*) - count(DISTINCT slug) FROM users
+          expect: EXPECTED
+)yaml";
+
+std::string AutoRollbackPlan(const std::string& on_failure, const std::string& expected,
+                             const std::string& down = "DROP TABLE audit") {
+  std::string text = kAutoRollbackPlan;
+  text.replace(text.find("ON_FAILURE"), 10, on_failure);
+  text.replace(text.find("DOWN"), 4, down);
+  text.replace(text.find("EXPECTED"), 8, expected);
+  return text;
+}
+
+std::string UsersChecksum(const std::string& conn) {
+  return QueryValue(conn,
+                    "SELECT count(*) || ' ' || md5(string_agg(u::text, ',' ORDER BY id)) FROM "
+                    "users u");
+}
+
+TEST_CASE("on_failure: rollback undoes a failed plan, data included, and exits 1") {
+  const std::string db = "apply_auto_rollback";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn,
+          "CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL);"
+          "INSERT INTO users SELECT i, 'User' || (i % 700) FROM generate_series(1, 1000) i");
+  const std::string before = UsersChecksum(conn);
+  const std::string dir = TempDir("planrun-auto-rollback");
+  WriteFile(dir + "/001_slugs.yaml", AutoRollbackPlan("on_failure: rollback", "1"));
+
+  CommandResult failed = Planrun(db, {"--plans", dir, "apply"});
+  INFO(failed.err);
+  CHECK(failed.exit_code == 1);
+  CHECK(failed.err.find("warn  plan 1 slugs failed; on_failure: rollback: undoing it\n") !=
+        std::string::npos);
+  CHECK(failed.err.find("transform fill_slugs: restored 1000 rows") != std::string::npos);
+  CHECK(failed.err.find("error: step 'check' of plan 1 slugs failed to apply: verify step "
+                        "'check' failed: 1 of 1 assertions") != std::string::npos);
+  CHECK(failed.err.find("\nplan 1 slugs was rolled back (on_failure: rollback): every step it "
+                        "applied is undone. Fix the cause and run planrun apply again\n") !=
+        std::string::npos);
+  // The rows, the columns and the tables are as they were.
+  CHECK(UsersChecksum(conn) == before);
+  CHECK(QueryValue(conn,
+                   "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+                   "information_schema.columns WHERE table_name = 'users'") == "id,name");
+  CHECK(QueryValue(conn, "SELECT to_regclass('audit') IS NULL") == "t");
+  CHECK(QueryValue(conn, "SELECT state || ': ' || error FROM planrun.schema_migrations") ==
+        "rolled_back: apply failed and the plan was rolled back (on_failure: rollback): step "
+        "'check' of plan 1 slugs failed to apply: verify step 'check' failed: 1 of 1 assertions\n"
+        "  assertion 'every slug is unique' failed\n"
+        "    query:    SELECT count(*) - count(DISTINCT slug) FROM users\n"
+        "    expected: 1\n"
+        "    actual:   0");
+  CommandResult status = Planrun(db, {"--plans", dir, "status"});
+  CHECK(status.out.find("1        slugs  rolled_back  0/5") != std::string::npos);
+
+  // Fixed, the plan applies from the start.
+  WriteFile(dir + "/001_slugs.yaml", AutoRollbackPlan("on_failure: rollback", "0"));
+  CommandResult fixed = Planrun(db, {"--plans", dir, "apply"});
+  INFO(fixed.err);
+  CHECK(fixed.exit_code == 0);
+  CHECK(QueryValue(conn, "SELECT name || ' ' || slug FROM users WHERE id = 701") ==
+        "USER1 user1-701");
+}
+
+TEST_CASE("apply --rollback-on-failure; a failing automatic rollback is reported and resumable") {
+  const std::string db = "apply_auto_rollback_fails";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn,
+          "CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL);"
+          "INSERT INTO users SELECT i, 'User' || i FROM generate_series(1, 300) i");
+  const std::string before = UsersChecksum(conn);
+  const std::string dir = TempDir("planrun-auto-rollback-fails");
+  // The plan does not ask for it: without the flag a failure stops the plan.
+  WriteFile(dir + "/001_slugs.yaml",
+            AutoRollbackPlan("on_failure: stop", "1", "DROP TABLE audit_typo"));
+  CommandResult stopped = Planrun(db, {"--plans", dir, "apply"});
+  CHECK(stopped.exit_code == 1);
+  CHECK(QueryValue(conn, "SELECT state FROM planrun.schema_migrations") == "failed");
+  CHECK(UsersChecksum(conn) != before);
+
+  // The flag undoes the failed plan, but its audit step's `down` fails.
+  CommandResult failed = Planrun(db, {"--plans", dir, "apply", "--rollback-on-failure"});
+  INFO(failed.err);
+  CHECK(failed.exit_code == 1);
+  CHECK(failed.err.find("\nthe automatic rollback of plan 1 slugs failed too: rollback of plan 1 "
+                        "slugs stopped; fix the cause and run planrun rollback again to finish "
+                        "it: step 'audit' of plan 1 slugs failed to revert: ") !=
+        std::string::npos);
+  CHECK(failed.err.find("table \"audit_typo\" does not exist") != std::string::npos);
+  CHECK(QueryValue(conn, "SELECT state FROM planrun.schema_migrations") == "rolling_back");
+
+  // Once the inverse is fixed, planrun rollback finishes the job exactly.
+  WriteFile(dir + "/001_slugs.yaml", AutoRollbackPlan("on_failure: stop", "1"));
+  CommandResult finish = Planrun(db, {"--plans", dir, "rollback"});
+  INFO(finish.err);
+  CHECK(finish.exit_code == 0);
+  CHECK(UsersChecksum(conn) == before);
+  CHECK(QueryValue(conn, "SELECT to_regclass('audit') IS NULL") == "t");
+}
+
 TEST_CASE("no password appears in any output") {
   const std::string db = "apply_secrets";
   const std::string conn = FreshDatabase(db);

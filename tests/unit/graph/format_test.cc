@@ -61,6 +61,15 @@ std::string Format(const Plan& plan, PlanFormat format) {
   return FormatPlan(plan, steps, plan.has_rollback ? &rollback : nullptr, names, format);
 }
 
+TEST_CASE("the header says when the plan is rolled back on failure") {
+  Plan plan = PackagesPlan();
+  plan.rollback_on_failure = true;
+  const std::string text = Format(plan, PlanFormat::kText);
+  CHECK(text.find("  reversible: yes\n  on failure: rollback (undo the plan if a step fails)\n\n"
+                  "step 1/3") != std::string::npos);
+  CHECK(Format(plan, PlanFormat::kJson).find("\"on_failure\": \"rollback\",") != std::string::npos);
+}
+
 TEST_CASE("text shows the header, each step's SQL and why it waits") {
   CHECK(Format(PackagesPlan(), PlanFormat::kText) ==
         R"out(plan 2 packages_v2 (plans/examples/002_packages_v2.yaml)
@@ -138,6 +147,7 @@ TEST_CASE("json has every field, statements exactly as steps give them") {
   "checksum": "sha256:9f2c",
   "reversible": true,
   "irreversible_reasons": [],
+  "on_failure": "stop",
   "steps": [
     {
       "id": "backup",
@@ -289,6 +299,7 @@ TEST_CASE("json, dot and mermaid show the rollback section as its own graph") {
   "checksum": "sha256:",
   "reversible": true,
   "irreversible_reasons": [],
+  "on_failure": "stop",
   "steps": [
     {
       "id": "fill",

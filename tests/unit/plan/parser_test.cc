@@ -189,6 +189,7 @@ TEST_CASE("ParsePlan fills the defaults and leaves optional parts empty") {
   CHECK(plan.params.empty());
   CHECK_FALSE(plan.has_rollback);
   CHECK(plan.rollback.empty());
+  CHECK_FALSE(plan.rollback_on_failure);
   const Defaults& s = plan.steps.at(0).settings;
   CHECK(s.lock_timeout_ms == 0);
   CHECK(s.statement_timeout_ms == 0);
@@ -244,7 +245,8 @@ TEST_CASE("ParsePlan reports unknown top-level keys before missing ones") {
         "p/t.yaml:3:1: error: unknown key 'step' in plan; did you mean 'steps'?\nstep: []\n^");
   CHECK(ErrorOf("version: 2\nname: p\nowner: me\nsteps: []\n") ==
         "p/t.yaml:3:1: error: unknown key 'owner' in plan; expected one of: connections, defaults, "
-        "description, name, notify, params, requires, rollback, steps, version\nowner: me\n^");
+        "description, name, notify, on_failure, params, requires, rollback, steps, version\nowner: "
+        "me\n^");
 }
 
 TEST_CASE("ParsePlan reads notify webhooks, both outcomes by default") {
@@ -265,6 +267,20 @@ TEST_CASE("ParsePlan reads notify webhooks, both outcomes by default") {
         "notify: [{url: x, on: [done]}]\n                      ^");
   CHECK(ErrorOf("version: 2\nname: p\nnotify: [{on: failure}]\nsteps: []\n") ==
         "p/t.yaml:3:10: error: notify entry needs 'url'\nnotify: [{on: failure}]\n         ^");
+}
+
+TEST_CASE("ParsePlan reads on_failure") {
+  Plan plan;
+  REQUIRE(ErrorOf("version: 2\nname: p\non_failure: rollback\nsteps: [{id: a, backup: {}}]\n",
+                  &plan) == "");
+  CHECK(plan.rollback_on_failure);
+  Plan stop;
+  REQUIRE(ErrorOf("version: 2\nname: p\non_failure: stop\nsteps: [{id: a, backup: {}}]\n", &stop) ==
+          "");
+  CHECK_FALSE(stop.rollback_on_failure);
+  CHECK(ErrorOf("version: 2\nname: p\non_failure: [rollback]\nsteps: []\n") ==
+        "p/t.yaml:3:13: error: 'on_failure' must be a string, got a list\n"
+        "on_failure: [rollback]\n            ^");
 }
 
 TEST_CASE("ParsePlan needs a plain identifier as name") {
