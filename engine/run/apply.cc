@@ -8,11 +8,11 @@
 
 #include "graph/graph.h"
 #include "run/catalog.h"
+#include "run/control.h"
 #include "run/reconnect.h"
 #include "run/rollback.h"
 #include "run/scheduler.h"
 #include "run/step_exec.h"
-#include "track/lock.h"
 #include "util/sql.h"
 #include "util/strings.h"
 
@@ -233,17 +233,11 @@ Status ApplyOnce(const std::vector<std::unique_ptr<Plan>>& plans, const ApplyOpt
     Graph graph;
     PLANRUN_RETURN_IF_ERROR(BuildGraph(*p, p->steps, {}, &graph));
   }
-  std::unique_ptr<pg::Session> control;
-  PLANRUN_RETURN_IF_ERROR(env.sessions(env.AppName(), &control));
-  MigrationLock lock(control.get(), env.names.tracking);
-  PLANRUN_RETURN_IF_ERROR(lock.Acquire(options.lock_timeout_ms));
-  const int holder_pid = control->BackendPid();
-  const std::string tracking = env.names.tracking;
-  env.check_lock = [holder_pid, tracking](pg::Session& s) {
-    return MigrationLock::CheckHeld(s, tracking, holder_pid);
-  };
+  ControlSession locked;
+  PLANRUN_RETURN_IF_ERROR(locked.Open(&env, options.lock_timeout_ms));
+  pg::Session* control = &locked.session();
 
-  Tracker tracker(control.get(), env.names.tracking);
+  Tracker tracker(control, env.names.tracking);
   if (options.dry_run) PLANRUN_RETURN_IF_ERROR(control->Exec("BEGIN"));
   Status st = [&]() -> Status {
     PLANRUN_RETURN_IF_ERROR(tracker.Ensure(options.dry_run));

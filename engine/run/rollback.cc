@@ -7,11 +7,11 @@
 #include "graph/graph.h"
 #include "run/apply.h"
 #include "run/catalog.h"
+#include "run/control.h"
 #include "run/reconnect.h"
 #include "run/scheduler.h"
 #include "run/step_exec.h"
 #include "steps/backup_step.h"
-#include "track/lock.h"
 #include "util/strings.h"
 
 namespace planrun {
@@ -171,16 +171,10 @@ namespace {
 // One rollback on new connections.
 Status RollbackOnce(const std::vector<std::unique_ptr<Plan>>& plans, const RollbackOptions& options,
                     RunEnv& env) {
-  std::unique_ptr<pg::Session> control;
-  PLANRUN_RETURN_IF_ERROR(env.sessions(env.AppName(), &control));
-  MigrationLock lock(control.get(), env.names.tracking);
-  PLANRUN_RETURN_IF_ERROR(lock.Acquire(options.lock_timeout_ms));
-  const int holder_pid = control->BackendPid();
-  const std::string tracking = env.names.tracking;
-  env.check_lock = [holder_pid, tracking](pg::Session& s) {
-    return MigrationLock::CheckHeld(s, tracking, holder_pid);
-  };
-  Tracker tracker(control.get(), env.names.tracking);
+  ControlSession locked;
+  PLANRUN_RETURN_IF_ERROR(locked.Open(&env, options.lock_timeout_ms));
+  pg::Session* control = &locked.session();
+  Tracker tracker(control, env.names.tracking);
   bool exists = false;
   PLANRUN_RETURN_IF_ERROR(tracker.Exists(&exists));
   if (!exists) return Status::Refused("nothing to roll back: no plan was ever applied here");
