@@ -77,6 +77,17 @@ pg_virtualenv -t -- bash -euo pipefail -c '
   step "psql: packages are back to the sample data"
   psql -c "SELECT id, name, is_public, metadata FROM packages ORDER BY id LIMIT 3"
 
+  printf "\n\033[1m# plans/examples/project_split: one project'"'"'s rows from a shared database into its own\033[0m\n"
+  export SHARED_DATABASE_URL="dbname=shared"
+  split() { PGDATABASE=project_acme "$PLANRUN" --plans plans/examples/project_split "$@"; }
+  step "createdb shared project_acme; psql -d shared -f plans/examples/project_split/shared_data.sql"
+  createdb shared; createdb project_acme
+  psql -q -v ON_ERROR_STOP=1 -d shared -f plans/examples/project_split/shared_data.sql
+  step "planrun plan   # SHARED_DATABASE_URL=$SHARED_DATABASE_URL, into project_acme"; split plan | sed -n "1,6p;/^step 3\/8/,/^$/p"
+  step "planrun apply"; split apply
+  step "planrun status"; split status
+  step "planrun rollback"; split rollback
+
   printf "\n\033[1m# plans/examples/images_to_storage: generated images copied into object storage\033[0m\n"
   export STORAGE_URL="$NGINX_URL/store" STORAGE_KEY=demo-token
   images() { PGDATABASE=designs "$PLANRUN" --plans plans/examples/images_to_storage "$@"; }

@@ -5,6 +5,7 @@
 #include "pg/session.h"
 #include "plan/map_reader.h"
 #include "report/reporter.h"
+#include "steps/data_spec.h"
 #include "steps/parse_helpers.h"
 #include "util/strings.h"
 
@@ -23,9 +24,10 @@ struct Assertion {
   std::string name;
   std::string sql;
   Kind kind = Kind::kExpect;
-  pg::Value expect;    // kExpect; nullopt: NULL
-  std::string equals;  // kEquals: the other query
-  int64_t rows = 0;    // kRows
+  pg::Value expect;               // kExpect; nullopt: NULL
+  std::string equals;             // kEquals: the other query
+  std::string equals_connection;  // kEquals: where it runs; empty: the target database
+  int64_t rows = 0;               // kRows
 };
 
 /// The parsed body of a verify step.
@@ -65,7 +67,10 @@ class VerifyStep : public Step {
     std::vector<std::string> sql;
     for (const Assertion& a : spec_.assertions) {
       sql.push_back(a.sql);
-      if (a.kind == Assertion::Kind::kEquals) sql.push_back(a.equals);
+      if (a.kind != Assertion::Kind::kEquals) continue;
+      sql.push_back(a.equals_connection.empty()
+                        ? a.equals
+                        : "-- on connection " + a.equals_connection + ":\n" + a.equals);
     }
     return sql;
   }
@@ -119,12 +124,24 @@ class VerifyStep : public Step {
       }
       case Assertion::Kind::kEquals: {
         pg::Result other;
-        PLANRUN_RETURN_IF_ERROR(ctx.db->Exec(a.equals, &other));
+        if (a.equals_connection.empty()) {
+          PLANRUN_RETURN_IF_ERROR(ctx.db->Exec(a.equals, &other));
+        } else {
+          if (!ctx.data || !ctx.data->open) {
+            return Status::Internal("verify has no way to open connection " + a.equals_connection);
+          }
+          std::unique_ptr<pg::Session> source;
+          PLANRUN_RETURN_IF_ERROR(ctx.data->open(a.equals_connection, &source));
+          PLANRUN_RETURN_IF_ERROR(
+              source->Exec(a.equals, &other).WithContext("on connection " + a.equals_connection));
+        }
         size_t n = std::max(r.rows.size(), other.rows.size());
         for (size_t i = 0; i < n; ++i) {
           const bool in_r = i < r.rows.size(), in_other = i < other.rows.size();
           if (in_r && in_other && r.rows[i] == other.rows[i]) continue;
-          *failure = head + "\n    equals:   " + Indented(a.equals) +
+          const std::string where =
+              a.equals_connection.empty() ? "" : " (on connection " + a.equals_connection + ")";
+          *failure = head + "\n    equals:   " + Indented(a.equals) + where +
                      "\n    first difference at row " + std::to_string(i + 1) +
                      ":\n      query:  " + (in_r ? ShowRow(r.rows[i]) : "(no row)") +
                      "\n      equals: " + (in_other ? ShowRow(other.rows[i]) : "(no row)");
@@ -163,13 +180,24 @@ Status ReadExpect(const MapReader& r, const Node& node, pg::Value* out) {
   return Status::OK();
 }
 
-Status ParseAssertion(const SourceFile& file, const Node& item, Assertion* a) {
-  MapReader r(file, item, "assertion in verify step");
+/// `equals`: a query on the target, or {connection, sql} on another database.
+Status ReadEquals(MapReader& r, const StepParseContext& ctx, Assertion* a) {
+  const Node* v = r.Raw("equals");
+  if (!v || !v->IsMap()) return ReadSql(r, "equals", &a->equals, false);
+  MapReader e(ctx.file, *v, "'equals'");
+  PLANRUN_RETURN_IF_ERROR(CheckKeys(e, {"connection", "sql"}));
+  PLANRUN_RETURN_IF_ERROR(ReadSql(e, "sql", &a->equals, true));
+  PLANRUN_RETURN_IF_ERROR(e.Identifier("connection", &a->equals_connection, true));
+  return CheckConnection(e, ctx, a->equals_connection);
+}
+
+Status ParseAssertion(const StepParseContext& ctx, const Node& item, Assertion* a) {
+  MapReader r(ctx.file, item, "assertion in verify step");
   PLANRUN_RETURN_IF_ERROR(CheckKeys(r, {"name", "sql", "expect", "equals", "expect_rows"}));
   PLANRUN_RETURN_IF_ERROR(r.String("name", &a->name, true));
   PLANRUN_RETURN_IF_ERROR(ReadSql(r, "sql", &a->sql, true));
   const Node* expect = r.Raw("expect");
-  PLANRUN_RETURN_IF_ERROR(ReadSql(r, "equals", &a->equals, false));
+  PLANRUN_RETURN_IF_ERROR(ReadEquals(r, ctx, a));
   PLANRUN_RETURN_IF_ERROR(r.Int("expect_rows", &a->rows));
   std::vector<const Node*> given;
   for (const char* key : {"expect", "equals", "expect_rows"}) {
@@ -223,7 +251,7 @@ Status ParseVerifyStep(const Node& body, const StepParseContext& ctx, std::uniqu
   std::set<std::string> names;
   for (const Node& item : list->seq) {
     Assertion a;
-    PLANRUN_RETURN_IF_ERROR(ParseAssertion(ctx.file, item, &a));
+    PLANRUN_RETURN_IF_ERROR(ParseAssertion(ctx, item, &a));
     if (!names.insert(a.name).second) {
       return r.Error(item.Get("name")->loc,
                      "assertion '" + a.name + "' is listed twice in verify step");

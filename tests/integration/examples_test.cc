@@ -209,6 +209,63 @@ TEST_CASE("status describes pending, applied, rolled back and drifted plans") {
   CHECK(allowed.exit_code == 0);
 }
 
+TEST_CASE(
+    "example plan project_split (seed 003): copies from the shared database, checks "
+    "against it, and rolls itself back when a step fails") {
+  const std::string shared = FreshDatabase("examples_split_shared");
+  const std::string db = "examples_split_acme";
+  const std::string conn = FreshDatabase(db);
+  const std::string plans = SourceDir() + "/plans/examples/project_split";
+  CommandResult load =
+      Run({"psql", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+           shared.substr(std::string("dbname=").size()), "-f", plans + "/shared_data.sql"});
+  INFO(load.err);
+  REQUIRE(load.exit_code == 0);
+  const std::map<std::string, std::string> env = {{"SHARED_DATABASE_URL", shared}};
+  const std::string shared_before = TableChecksums(shared, {});
+
+  CommandResult apply = Planrun(db, {"--plans", plans, "apply"}, env);
+  INFO(apply.err);
+  REQUIRE(apply.exit_code == 0);
+  CHECK(apply.err.find("verify step 'check': all 5 assertions passed") != std::string::npos);
+  CHECK(QueryValue(conn,
+                   "SELECT (SELECT count(*) FROM auth.users) || ' ' || (SELECT count(*) FROM "
+                   "auth.sessions) || ' ' || (SELECT count(*) FROM auth.refresh_tokens) || ' ' || "
+                   "(SELECT count(*) FROM storage.buckets) || ' ' || (SELECT count(*) FROM "
+                   "storage.objects)") == "100 100 200 2 133");
+  CHECK(QueryValue(conn, "SELECT email FROM auth.users WHERE id = md5('user3')::uuid") ==
+        "user3@example.com");
+  CHECK(QueryValue(conn, "SELECT count(*) FROM auth.users WHERE email = 'user1@example.com'") ==
+        "0");  // user 1 is globex's
+  CommandResult rollback = Planrun(db, {"--plans", plans, "rollback"}, env);
+  INFO(rollback.err);
+  REQUIRE(rollback.exit_code == 0);
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FROM pg_namespace WHERE nspname IN ('auth', "
+                   "'storage')") == "0");
+
+  // A source row the project database refuses (a second acme user with the
+  // same email): the copy fails and the plan undoes itself.
+  ExecSql(shared,
+          "INSERT INTO auth.users (id, project_ref, email, encrypted_password, created_at) "
+          "VALUES (md5('dup')::uuid, 'acme', 'user3@example.com', 'x', now())");
+  CommandResult failed = Planrun(db, {"--plans", plans, "apply"}, env);
+  INFO(failed.err);
+  CHECK(failed.exit_code == 1);
+  CHECK(failed.err.find("duplicate key value violates unique constraint \"users_email_key\"") !=
+        std::string::npos);
+  CHECK(failed.err.find("\nplan 1 project_split was rolled back (on_failure: rollback): every "
+                        "step it applied is undone. Fix the cause and run planrun apply again\n") !=
+        std::string::npos);
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FROM pg_namespace WHERE nspname IN ('auth', "
+                   "'storage')") == "0");
+  CHECK(QueryValue(conn, "SELECT state FROM planrun.schema_migrations") == "rolled_back");
+  // The shared database was only read.
+  ExecSql(shared, "DELETE FROM auth.users WHERE id = md5('dup')::uuid");
+  CHECK(TableChecksums(shared, {}) == shared_before);
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace planrun

@@ -174,6 +174,32 @@ TEST_CASE("verify names the assertion whose query errors") {
   CHECK(st.message() == "verify step 'v': assertion 'bad': syntax error at or near \"SELEC\"");
 }
 
+TEST_CASE("verify equals on a connection: parsed, described, and its errors") {
+  std::unique_ptr<Step> step;
+  PARSE_OK(ParseVerifyStep,
+           "- name: same users\n  sql: SELECT count(*) FROM users\n  equals: {connection: legacy, "
+           "sql: SELECT count(*) FROM old_users}\n",
+           &step);
+  CHECK(step->DescribeUp(StepEnv()) ==
+        std::vector<std::string>{"SELECT count(*) FROM users",
+                                 "-- on connection legacy:\nSELECT count(*) FROM old_users"});
+  auto error = [&](const std::string& yaml) {
+    return ParseBody(ParseVerifyStep, yaml, &step).message();
+  };
+  CHECK(error("- {name: a, sql: SELECT 1, equals: {connection: legacyy, sql: SELECT 1}}\n") ==
+        "plan.yaml:1:49: error: unknown connection 'legacyy'; did you mean 'legacy'?\n"
+        "- {name: a, sql: SELECT 1, equals: {connection: legacyy, sql: SELECT 1}}\n"
+        "                                                ^");
+  CHECK(error("- {name: a, sql: SELECT 1, equals: {connection: legacy}}\n") ==
+        "plan.yaml:1:36: error: 'equals' needs 'sql'\n"
+        "- {name: a, sql: SELECT 1, equals: {connection: legacy}}\n"
+        "                                   ^");
+  CHECK(error("- {name: a, sql: SELECT 1, equals: {sql: SELECT 1, on: legacy}}\n") ==
+        "plan.yaml:1:52: error: unknown key 'on' in 'equals'; expected one of: connection, sql\n"
+        "- {name: a, sql: SELECT 1, equals: {sql: SELECT 1, on: legacy}}\n"
+        "                                                   ^");
+}
+
 TEST_CASE("verify parse errors") {
   std::unique_ptr<Step> step;
   auto error = [&](const std::string& yaml) {
