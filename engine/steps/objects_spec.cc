@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "plan/names.h"
+#include "steps/objects_files.h"
 #include "steps/parse_helpers.h"
 #include "util/strings.h"
 
@@ -14,6 +15,23 @@ const std::vector<std::string> kKeyTemplateNames = {"sha256", "size", "content_t
                                                     "name"};
 const std::vector<std::string> kSetTemplateNames = {"sha256", "size", "content_type", "ext",
                                                     "name",   "key",  "url"};
+const std::vector<std::string> kFileFieldNames = {"path", "name", "size", "sha256", "mtime"};
+
+namespace {
+
+/// "json" or "json.<part>.<part>..." with parts of letters, digits, _, $ and -.
+bool IsJsonField(const std::string& name) {
+  if (name == "json") return true;
+  if (!StartsWith(name, "json.")) return false;
+  const std::vector<std::string> parts = Split(name.substr(5), '.');
+  return std::all_of(parts.begin(), parts.end(), [](const std::string& p) {
+    return !p.empty() && std::all_of(p.begin(), p.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' || c == '-';
+    });
+  });
+}
+
+}  // namespace
 
 std::vector<std::string> Template::Names() const {
   std::vector<std::string> out;
@@ -57,7 +75,7 @@ bool ParseTemplate(const std::string& text, Template* out, std::string* error) {
       return false;
     }
     const std::string name = text.substr(i + 1, close - i - 1);
-    if (!IsPlainIdentifier(name)) {
+    if (!IsPlainIdentifier(name) && !IsJsonField(name)) {
       *error = "'{" + name + "}' is not a column or field name";
       return false;
     }
@@ -201,6 +219,104 @@ Status ReadStore(MapReader& r, const Node& to, StoreSpec* out) {
   return Status::OK();
 }
 
+// Checks that a template names only what its source has: columns (never a
+// JSON field) for a table source; the file fields for a files source.
+Status CheckSourceFields(const MapReader& r, const Node* where, const Template& t, bool files) {
+  if (!where) return Status::OK();
+  for (const auto& n : t.Names()) {
+    if (!files && IsJsonField(n) && n != "json") {  // a column may be called json
+      return r.Error(where->loc, "'{" + n +
+                                     "}' is a JSON field of a files source; a table source's "
+                                     "templates name its columns");
+    }
+    const bool known =
+        IsJsonField(n) ||
+        std::find(kFileFieldNames.begin(), kFileFieldNames.end(), n) != kFileFieldNames.end() ||
+        std::find(kSetTemplateNames.begin(), kSetTemplateNames.end(), n) != kSetTemplateNames.end();
+    if (files && !known) {
+      return r.Error(where->loc, "'{" + n +
+                                     "}' is not a field of a files source; use path, name, size, "
+                                     "sha256, mtime, ext, content_type or json.<field>");
+    }
+  }
+  return Status::OK();
+}
+
+Status ReadTableSource(MapReader& r, const Node& from, ObjectsSpec* out) {
+  MapReader f(r.file(), from, "objects step 'from'");
+  PLANRUN_RETURN_IF_ERROR(CheckKeys(f, {"table", "key", "where", "files_root", "root"}));
+  if (const Node* root = f.Raw("root")) {
+    return f.Error(root->loc,
+                   "'root' belongs to a files source ('files: <glob>'); a table source reads "
+                   "file:// URLs inside 'files_root'");
+  }
+  PLANRUN_RETURN_IF_ERROR(f.Table("table", &out->table, true));
+  PLANRUN_RETURN_IF_ERROR(f.IdentifierList("key", &out->key, true));
+  PLANRUN_RETURN_IF_ERROR(ReadSql(f, "where", &out->where, false));
+  PLANRUN_RETURN_IF_ERROR(f.String("files_root", &out->files_root));
+  if (f.Raw("files_root") && out->files_root.empty()) {
+    return f.Error(f.Raw("files_root")->loc, "'files_root' must name a folder");
+  }
+  return Status::OK();
+}
+
+Status ReadFilesSource(MapReader& r, const Node& from, FilesSource* out) {
+  MapReader f(r.file(), from, "objects step 'from'");
+  for (const char* k : {"table", "key", "where", "files_root"}) {
+    if (const Node* n = from.Get(k)) {
+      return f.Error(n->loc, std::string("objects step 'from' has both 'files' and '") + k +
+                                 "'; read files or a table, not both");
+    }
+  }
+  PLANRUN_RETURN_IF_ERROR(CheckKeys(f, {"files", "root"}));
+  PLANRUN_RETURN_IF_ERROR(f.String("files", &out->glob, true));
+  std::string why;
+  if (!CheckFilesGlob(out->glob, &why)) {
+    return f.Error(f.Raw("files")->loc, "'files' glob '" + out->glob + "' " + why);
+  }
+  if (!from.Get("root")) {
+    return f.Error(from.loc,
+                   "objects step 'from' needs 'root', the folder the 'files' glob is relative to");
+  }
+  PLANRUN_RETURN_IF_ERROR(f.String("root", &out->root, true));
+  if (out->root.empty()) return f.Error(f.Raw("root")->loc, "'root' must name a folder");
+  return Status::OK();
+}
+
+Status ReadInsert(MapReader& r, const Node& node, InsertSpec* out) {
+  MapReader i(r.file(), node, "objects step 'insert'");
+  PLANRUN_RETURN_IF_ERROR(CheckKeys(i, {"table", "key", "columns"}));
+  PLANRUN_RETURN_IF_ERROR(i.Table("table", &out->table, true));
+  PLANRUN_RETURN_IF_ERROR(i.IdentifierList("key", &out->key, true));
+  const Node* cols = i.Raw("columns");
+  if (!cols) return i.Error(node.loc, "objects step 'insert' needs 'columns'");
+  if (!cols->IsMap() || cols->map.empty()) {
+    return i.Error(cols->loc,
+                   "'columns' must map columns to templates (columns: {file_path: \"{path}\"})");
+  }
+  for (const auto& [k, v] : cols->map) {
+    PLANRUN_RETURN_IF_ERROR(CheckIdentifier(r.file(), k, "insert columns"));
+    Template t;
+    std::string error;
+    if (!v.IsScalar() || !ParseTemplate(v.scalar, &t, &error)) {
+      return i.Error(v.loc, "'columns' entry '" + k.scalar +
+                                "' must be a template like \"{path}\"" +
+                                (error.empty() ? "" : ": " + error));
+    }
+    PLANRUN_RETURN_IF_ERROR(CheckSourceFields(i, &v, t, true));
+    out->columns.emplace_back(k.scalar, t);
+  }
+  for (const std::string& k : out->key) {
+    const bool listed = std::any_of(out->columns.begin(), out->columns.end(),
+                                    [&](const auto& c) { return c.first == k; });
+    if (!listed) {
+      return i.Error(i.Raw("key")->loc, "'insert' key column '" + k +
+                                            "' is not among 'columns'; each row needs its key");
+    }
+  }
+  return Status::OK();
+}
+
 Status ReadDurationKey(MapReader& r, const std::string& key, int64_t* ms) {
   PLANRUN_RETURN_IF_ERROR(r.Duration(key, ms));
   if (r.Raw(key) && *ms <= 0) return r.Error(r.Raw(key)->loc, "'" + key + "' must be positive");
@@ -212,24 +328,47 @@ Status ReadDurationKey(MapReader& r, const std::string& key, int64_t* ms) {
 Status ParseObjectsSpec(const Node& body, const StepParseContext& ctx, ObjectsSpec* out) {
   MapReader r(ctx.file, body, "objects step");
   PLANRUN_RETURN_IF_ERROR(
-      CheckKeys(r, {"from", "url", "to", "set", "concurrency", "retries", "retry_delay",
+      CheckKeys(r, {"from", "url", "to", "set", "insert", "concurrency", "retries", "retry_delay",
                     "max_bytes", "connect_timeout", "timeout", "low_speed_time",
                     "delete_on_rollback", "batch_size", "max_rejects"}));
   const Node* from = r.Raw("from");
-  if (!from) return r.Error(body.loc, "objects step needs 'from', the table whose rows it reads");
-  MapReader f(ctx.file, *from, "objects step 'from'");
-  PLANRUN_RETURN_IF_ERROR(CheckKeys(f, {"table", "key", "where", "files_root"}));
-  PLANRUN_RETURN_IF_ERROR(f.Table("table", &out->table, true));
-  PLANRUN_RETURN_IF_ERROR(f.IdentifierList("key", &out->key, true));
-  PLANRUN_RETURN_IF_ERROR(ReadSql(f, "where", &out->where, false));
-  PLANRUN_RETURN_IF_ERROR(f.String("files_root", &out->files_root));
-  if (f.Raw("files_root") && out->files_root.empty()) {
-    return f.Error(f.Raw("files_root")->loc, "'files_root' must name a folder");
+  if (!from) {
+    return r.Error(body.loc,
+                   "objects step needs 'from', the table whose rows it reads or the files it "
+                   "uploads");
   }
-  PLANRUN_RETURN_IF_ERROR(r.Identifier("url", &out->url_column, true));
+  const bool files = from->IsMap() && from->Get("files");
+  if (files) {
+    PLANRUN_RETURN_IF_ERROR(ReadFilesSource(r, *from, &out->files));
+    if (const Node* url = r.Raw("url")) {
+      return r.Error(url->loc,
+                     "'url' is for a table source; a files source reads each file under 'root'");
+    }
+    if (const Node* set = r.Raw("set")) {
+      return r.Error(set->loc,
+                     "'set' updates the rows of a table source; a files source inserts its rows "
+                     "with 'insert'");
+    }
+  } else {
+    PLANRUN_RETURN_IF_ERROR(ReadTableSource(r, *from, out));
+    if (const Node* insert = r.Raw("insert")) {
+      return r.Error(insert->loc,
+                     "'insert' is for a files source; a table source updates its rows with 'set'");
+    }
+    PLANRUN_RETURN_IF_ERROR(r.Identifier("url", &out->url_column, true));
+  }
   const Node* to = r.Raw("to");
   if (!to) return r.Error(body.loc, "objects step needs 'to', the store objects go to");
   PLANRUN_RETURN_IF_ERROR(ReadStore(r, *to, &out->store));
+  PLANRUN_RETURN_IF_ERROR(CheckSourceFields(r, to->Get("key"), out->store.key, files));
+  PLANRUN_RETURN_IF_ERROR(
+      CheckSourceFields(r, to->Get("public_url"), out->store.public_url, files));
+  if (const Node* insert = r.Raw("insert")) {
+    PLANRUN_RETURN_IF_ERROR(ReadInsert(r, *insert, &out->insert));
+  } else if (files) {
+    return r.Error(body.loc,
+                   "objects step with a files source needs 'insert', the table its rows go to");
+  }
   if (const Node* set = r.Raw("set")) {
     if (!set->IsMap()) {
       return r.Error(set->loc, "'set' must map columns to templates (set: {url_col: \"{url}\"})");
@@ -245,6 +384,7 @@ Status ParseObjectsSpec(const Node& body, const StepParseContext& ctx, ObjectsSp
         return r.Error(v.loc, "'set' entry '" + k.scalar + "' must be a template like \"{url}\"" +
                                   (error.empty() ? "" : ": " + error));
       }
+      PLANRUN_RETURN_IF_ERROR(CheckSourceFields(r, &v, t, false));
       out->set.emplace_back(k.scalar, t);
     }
   }

@@ -53,8 +53,24 @@ struct StoreSpec {
   Template public_url;  // what {url} becomes in `set`; empty: the store's own URL or path
 };
 
+/// A files source (`from: {files: glob, root: folder}`): one row per
+/// regular file under root matching glob.
+struct FilesSource {
+  std::string glob;  // "packages/**/*.taptik", relative to root
+  std::string root;  // the folder; may be "env:VAR"
+};
+
+/// Where a files source's rows go: INSERT ... ON CONFLICT (key) DO NOTHING.
+struct InsertSpec {
+  TableName table;
+  std::vector<std::string> key;                           // must have a unique index
+  std::vector<std::pair<std::string, Template>> columns;  // column -> template
+};
+
 /// A parsed `objects` step.
 struct ObjectsSpec {
+  FilesSource files;  // set for a files source; then `table`, `key`, `url_column` are empty
+  InsertSpec insert;  // a files source's rows
   TableName table;
   std::vector<std::string> key;
   std::string where;
@@ -76,11 +92,21 @@ struct ObjectsSpec {
 
   /// The columns read per row: key, the URL column, then template columns.
   std::vector<std::string> ReadColumns() const;
+  /// True for a files source.
+  bool FromFiles() const { return !files.glob.empty(); }
+  /// The table the step writes: insert.table for a files source, else table.
+  const TableName& Target() const { return FromFiles() ? insert.table : table; }
+  /// The templates a transfer expands after the key: insert columns or set.
+  const std::vector<std::pair<std::string, Template>>& RowTemplates() const {
+    return FromFiles() ? insert.columns : set;
+  }
 };
 
 /// Names the step provides itself (not columns), per template kind.
 extern const std::vector<std::string> kKeyTemplateNames;  // sha256, size, content_type, ext, name
 extern const std::vector<std::string> kSetTemplateNames;  // the above, key and url
+/// The fields of a files source's row (besides json and json.<field>).
+extern const std::vector<std::string> kFileFieldNames;  // path, name, size, sha256, mtime
 
 /// Expands "env:VAR" (the whole value) and "${env:VAR}" (anywhere) in
 /// `text`; `what` names the setting in the error about an unset variable.

@@ -1,17 +1,14 @@
 #include "steps/objects_step.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "plan/plan.h"
 #include "report/reporter.h"
-#include "steps/backup_names.h"
 #include "steps/data_run.h"
+#include "steps/objects_common.h"
+#include "steps/objects_files_step.h"
 #include "steps/objects_store.h"
 #include "steps/table_info.h"
 #include "util/sha256.h"
@@ -21,11 +18,6 @@
 namespace planrun {
 
 namespace {
-
-std::string BackupTable(const ObjectsSpec& spec, const StepEnv& env, const std::string& suffix) {
-  return QuoteIdent(env.names.backup) + "." +
-         QuoteIdent(BackupTableName(env.plan->version.text, env.decl->id, spec.table, suffix));
-}
 
 std::string BatchSql(const ObjectsSpec& spec, const std::string& after, int64_t limit) {
   return "SELECT " + QuoteIdentList(spec.ReadColumns()) + " FROM " + spec.table.Quoted() +
@@ -48,39 +40,6 @@ std::string KeyMatch(const std::vector<std::string>& key, size_t first) {
   return Join(parts, " AND ");
 }
 
-/// A folder for the downloads of one run, removed with what is left in it.
-class TempDir {
- public:
-  Status Create() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/planrun-objects-XXXXXX";
-    if (!::mkdtemp(tmpl.data())) return Status::Io("cannot create a temp folder " + tmpl);
-    path_ = tmpl;
-    return Status::OK();
-  }
-  ~TempDir() {
-    if (!path_.empty()) ::rmdir(path_.c_str());
-  }
-  std::string File(size_t i) const { return path_ + "/" + std::to_string(i); }
-
- private:
-  std::string path_;
-};
-
-net::ClientOptions ClientOptionsOf(const ObjectsSpec& spec, StepContext& ctx) {
-  net::ClientOptions o;
-  o.concurrency = spec.concurrency;
-  o.retries = spec.retries;
-  o.connect_timeout_ms = spec.connect_timeout_ms;
-  o.timeout_ms = spec.timeout_ms;
-  o.low_speed_time_ms = spec.low_speed_time_ms;
-  o.backoff.initial_ms = spec.retry_delay_ms;
-  Reporter* out = ctx.out;
-  const std::string id = ctx.env.decl->id;
-  o.on_retry = [out, id](const std::string& line) { out->Debug("objects " + id + ": " + line); };
-  return o;
-}
-
 /// Runs one objects step.
 class ObjectsRunner {
  public:
@@ -88,8 +47,8 @@ class ObjectsRunner {
       : spec_(spec),
         ctx_(ctx),
         run_(ctx, spec.settings, "objects", Sha256Hex(ctx.env.decl->checksum)),
-        prev_(BackupTable(spec, ctx.env, "__prev")),
-        objects_(BackupTable(spec, ctx.env, "__objects")),
+        prev_(ObjectsBackupTable(spec, ctx.env, "__prev")),
+        objects_(ObjectsBackupTable(spec, ctx.env, "__objects")),
         set_cols_(SetColumns(spec)) {}
 
   Status Run() {
@@ -110,7 +69,7 @@ class ObjectsRunner {
                                                 }));
     PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&] { return Setup(); }));
     PLANRUN_RETURN_IF_ERROR(temp_.Create());
-    net::Client client(ClientOptionsOf(spec_, ctx_));
+    net::Client client(ObjectsClientOptions(spec_, ctx_));
     if (ctx_.data && ctx_.data->retry_rejects) PLANRUN_RETURN_IF_ERROR(RetryRejects(client));
     const std::optional<int64_t> total = EstimateRows(*ctx_.db, spec_.table);
     while (!run_.checkpoint().done) {
@@ -156,21 +115,7 @@ class ObjectsRunner {
 
   /// Deletes the objects this step uploaded (delete_on_rollback), then forgets them.
   Status DeleteUploaded(int64_t* deleted) {
-    pg::Result r;
-    PLANRUN_RETURN_IF_ERROR(ctx_.db->Query("SELECT to_regclass($1) IS NOT NULL", {objects_}, &r));
-    if (r.get(0, 0) != "t") return Status::OK();
-    if (spec_.delete_on_rollback) {
-      PLANRUN_RETURN_IF_ERROR(
-          MakeObjectStore(spec_.store, "objects step " + ctx_.env.decl->id, &store_));
-      pg::Result locs;
-      PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
-          "SELECT location FROM " + objects_ + " WHERE uploaded ORDER BY location", &locs));
-      std::vector<std::string> locations;
-      for (size_t i = 0; i < locs.rows.size(); ++i) locations.push_back(locs.get(i, 0));
-      net::Client client(ClientOptionsOf(spec_, ctx_));
-      PLANRUN_RETURN_IF_ERROR(store_->Delete(client, locations, deleted));
-    }
-    return ctx_.db->Exec("DROP TABLE " + objects_);
+    return DeleteUploadedObjects(spec_, ctx_, objects_, deleted);
   }
 
  private:
@@ -184,10 +129,7 @@ class ObjectsRunner {
              " WITH NO DATA; ALTER TABLE " + prev_ + " ADD PRIMARY KEY (" +
              QuoteIdentList(spec_.key) + ");";
     }
-    sql += "CREATE TABLE IF NOT EXISTS " + objects_ +
-           " (row_key text PRIMARY KEY, location text NOT NULL, uploaded boolean NOT NULL, "
-           "bytes bigint NOT NULL, sha256 text NOT NULL)";
-    return ctx_.db->Exec(sql);
+    return ctx_.db->Exec(sql + CreateObjectsTableSql(objects_));
   }
 
   Status DryRun() {
@@ -258,15 +200,8 @@ class ObjectsRunner {
       return Status::OK();
     }
     const bool uploaded = it->state == ObjectItem::State::kUploaded;
-    PLANRUN_RETURN_IF_ERROR(ctx_.db->Query(
-        "INSERT INTO " + objects_ +
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (row_key) DO UPDATE SET location = "
-            "excluded.location, uploaded = " +
-            objects_ +
-            ".uploaded OR excluded.uploaded, bytes = excluded.bytes, sha256 = "
-            "excluded.sha256",
-        {KeyJson(key_text), it->location, uploaded ? "t" : "f", std::to_string(it->size),
-         it->sha256}));
+    PLANRUN_RETURN_IF_ERROR(RecordObject(*ctx_.db, objects_, KeyJson(key_text), it->location,
+                                         uploaded, it->size, it->sha256));
     ++*written;
     if (uploaded) {
       ++uploaded_now_;
@@ -394,7 +329,7 @@ class ObjectsRunner {
   size_t url_idx_ = 0;      // the URL column's place in cols_
   std::string files_root_;  // the real path of from.files_root, or empty
   std::unique_ptr<ObjectStore> store_;
-  TempDir temp_;
+  ObjectsTempDir temp_;
   int64_t uploaded_now_ = 0, existing_now_ = 0, bytes_now_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_progress_ = start_;
@@ -403,14 +338,15 @@ class ObjectsRunner {
 class ObjectsStep : public Step {
  public:
   explicit ObjectsStep(ObjectsSpec spec) : spec_(std::move(spec)) {}
-  std::vector<TableName> Reads() const override { return {spec_.table}; }
-  std::vector<TableName> Writes() const override { return {spec_.table}; }
+  std::vector<TableName> Reads() const override { return {spec_.Target()}; }
+  std::vector<TableName> Writes() const override { return {spec_.Target()}; }
   bool OwnsTransactions() const override { return true; }
   /// Revert restores the rows in its own transaction, then deletes objects.
   bool RevertTransactional() const override { return false; }
   Reversibility reversibility() const override { return Reversibility::kReversible; }
 
   std::vector<std::string> DescribeUp(const StepEnv& env) const override {
+    if (spec_.FromFiles()) return DescribeObjectsFilesUp(spec_, env);
     std::vector<std::string> out = {
         "-- per batch of " + std::to_string(spec_.settings.batch_size) + " rows, " +
             std::to_string(spec_.concurrency) + " transfers in flight: download " +
@@ -418,35 +354,39 @@ class ObjectsStep : public Step {
             spec_.store.key.text + " unless it holds the same sha256:",
         BatchSql(spec_, "(<key>) > (<last key>)", spec_.settings.batch_size)};
     if (!spec_.set.empty()) {
-      out.push_back("INSERT INTO " + BackupTable(spec_, env, "__prev") + " <previous values of " +
-                    QuoteIdentList(SetColumns(spec_)) + ">");
+      out.push_back("INSERT INTO " + ObjectsBackupTable(spec_, env, "__prev") +
+                    " <previous values of " + QuoteIdentList(SetColumns(spec_)) + ">");
       out.push_back("UPDATE " + spec_.table.Quoted() + " SET (" +
                     QuoteIdentList(SetColumns(spec_)) + ") = <stored object> WHERE <key>");
     }
-    out.push_back("INSERT INTO " + BackupTable(spec_, env, "__objects") + " <stored objects>");
+    out.push_back("INSERT INTO " + ObjectsBackupTable(spec_, env, "__objects") +
+                  " <stored objects>");
     return out;
   }
   std::vector<std::string> DescribeDown(const StepEnv& env) const override {
+    if (spec_.FromFiles()) return DescribeObjectsFilesDown(spec_, env);
     std::vector<std::string> out;
     if (!spec_.set.empty()) {
       out.push_back("UPDATE " + spec_.table.Quoted() + " SET (" +
                     QuoteIdentList(SetColumns(spec_)) + ") = <previous values> FROM " +
-                    BackupTable(spec_, env, "__prev"));
-      out.push_back("DROP TABLE " + BackupTable(spec_, env, "__prev"));
+                    ObjectsBackupTable(spec_, env, "__prev"));
+      out.push_back("DROP TABLE " + ObjectsBackupTable(spec_, env, "__prev"));
     }
     if (spec_.delete_on_rollback) {
       out.push_back("-- DELETE every object the step uploaded from the " + spec_.store.kind +
                     " store");
     }
-    out.push_back("DROP TABLE " + BackupTable(spec_, env, "__objects"));
+    out.push_back("DROP TABLE " + ObjectsBackupTable(spec_, env, "__objects"));
     return out;
   }
 
   Status Apply(StepContext& ctx) const override {
+    if (spec_.FromFiles()) return ApplyObjectsFiles(spec_, ctx);
     ObjectsRunner runner(spec_, ctx);
     return runner.Run();
   }
   Status Revert(StepContext& ctx) const override {
+    if (spec_.FromFiles()) return RevertObjectsFiles(spec_, ctx);
     ObjectsRunner runner(spec_, ctx);
     int64_t restored = 0, deleted = 0;
     PLANRUN_RETURN_IF_ERROR(ctx.db->Exec("BEGIN"));

@@ -6,7 +6,8 @@
 // one batch's transfers and no row ever points at a missing object. An object
 // the store already holds with the same sha256 is not sent again. Rollback
 // restores the previous values and, with `delete_on_rollback`, deletes the
-// objects the step uploaded.
+// objects the step uploaded. With a files source (`from: {files, root}`) the
+// step runs as steps/objects_files_step.h describes.
 #pragma once
 
 #include "plan/parser.h"

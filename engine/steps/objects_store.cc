@@ -407,10 +407,12 @@ bool ExpandSet(const ObjectsSpec& spec, ObjectItem* it) {
     return false;
   }
   it->vars["url"] = url;
-  for (const auto& [col, t] : spec.set) {
+  const std::string kind = spec.FromFiles() ? "insert" : "set";
+  for (const auto& [col, t] : spec.RowTemplates()) {
     std::string v;
     if (!t.Expand(it->vars, &v, &missing)) {
-      it->Reject("the 'set' template of '" + col + "' names '" + missing + "', which is NULL");
+      it->Reject("the '" + kind + "' template of '" + col + "' names '" + missing +
+                 "', which is NULL");
       return false;
     }
     it->values.push_back(v);
@@ -468,11 +470,22 @@ void TransferBatch(const ObjectsSpec& spec, const std::string& files_root, Objec
                                st.message());
     }
   }
+  StoreBatch(spec, store, client, items);
+}
+
+void StoreBatch(const ObjectsSpec& spec, ObjectStore& store, net::Client& client,
+                const std::vector<ObjectItem*>& items) {
   std::vector<ObjectItem*> pending;
   for (ObjectItem* it : items) {
     if (it->state != ObjectItem::State::kPending) continue;
     std::string name, ext;
-    UrlFields(it->source_url, &name, &ext);
+    if (spec.FromFiles()) {  // a file's name as the scan found it
+      name = it->vars["name"];
+      const size_t dot = name.rfind('.');
+      ext = dot == std::string::npos ? "" : name.substr(dot + 1);
+    } else {
+      UrlFields(it->source_url, &name, &ext);
+    }
     it->vars["sha256"] = it->sha256;
     it->vars["size"] = std::to_string(it->size);
     it->vars["content_type"] = it->content_type;

@@ -28,7 +28,7 @@ struct ObjectItem {
   std::string content_type;
   std::string key;                  // the object key
   std::string location;             // the store's URL or path of the object
-  std::vector<std::string> values;  // the expanded `set` templates, in ObjectsSpec::set order
+  std::vector<std::string> values;  // the expanded row templates (ObjectsSpec::RowTemplates)
   State state = State::kPending;
   std::string reason;  // kRejected: why
 
@@ -73,6 +73,13 @@ bool CheckKey(const std::string& key, std::string* why);
 /// URLs whose real path lies inside `files_root` (a real path; empty: none).
 void TransferBatch(const ObjectsSpec& spec, const std::string& files_root, ObjectStore& store,
                    net::Client& client, const std::vector<ObjectItem*>& items);
+
+/// The second half of TransferBatch, for items whose temp_file, sha256 and
+/// size are already filled, and vars (a files source's "name" among them)
+/// or source_url (a table source's, for {name} and {ext}):
+/// computes key, location and the row templates, then Check and Upload.
+void StoreBatch(const ObjectsSpec& spec, ObjectStore& store, net::Client& client,
+                const std::vector<ObjectItem*>& items);
 
 /// The real path of `root` (from.files_root, env: expanded) for TransferBatch;
 /// `what` names the step in errors.

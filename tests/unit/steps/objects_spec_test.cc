@@ -121,7 +121,8 @@ TEST_CASE("objects step settings are checked where they are written") {
                             &spec)) ==
         "plan.yaml:4:7: error: 'set' cannot write the key column 'id'");
   CHECK(FirstLine(ParseSpec("url: u\nto: {store: dir, path: /x, key: k}\n", &spec)) ==
-        "plan.yaml:1:1: error: objects step needs 'from', the table whose rows it reads");
+        "plan.yaml:1:1: error: objects step needs 'from', the table whose rows it reads or the "
+        "files it uploads");
 }
 
 TEST_CASE("from.files_root opts in to file:// sources") {
@@ -137,6 +138,88 @@ TEST_CASE("from.files_root opts in to file:// sources") {
   CHECK(FirstLine(ParseSpec("from: {table: t, key: id, files_root: \"\"}\nurl: u\nto: {store: "
                             "dir, path: /x, key: k}\n",
                             &spec)) == "plan.yaml:1:39: error: 'files_root' must name a folder");
+}
+
+const char kFiles[] =
+    "from: {files: \"packages/**/*.taptik\", root: env:PACKAGES_DIR}\n"
+    "to: {store: s3, bucket: b, key: \"packages/{sha256}.{ext}\"}\n"
+    "insert:\n"
+    "  table: taptik_packages\n"
+    "  key: file_path\n"
+    "  columns: {name: \"{json.name}\", file_path: \"{path}\", storage_url: \"{url}\", "
+    "modified_at: \"{mtime}\"}\n";
+
+TEST_CASE("a files source reads its glob, root and insert") {
+  ObjectsSpec spec;
+  Status st = ParseSpec(kFiles, &spec);
+  REQUIRE(st.ok());
+  CHECK(spec.FromFiles());
+  CHECK(spec.files.glob == "packages/**/*.taptik");
+  CHECK(spec.files.root == "env:PACKAGES_DIR");
+  CHECK(spec.Target().Display() == "taptik_packages");
+  CHECK(spec.insert.key == std::vector<std::string>{"file_path"});
+  REQUIRE(spec.insert.columns.size() == 4);
+  CHECK(spec.insert.columns[0].first == "name");
+  CHECK(spec.insert.columns[0].second.Names() == std::vector<std::string>{"json.name"});
+  CHECK(&spec.RowTemplates() == &spec.insert.columns);
+  CHECK(spec.url_column.empty());
+}
+
+TEST_CASE("a files source and a table source do not mix") {
+  ObjectsSpec spec;
+  CHECK(FirstLine(ParseSpec(std::string(kFiles) + "set: {x: \"{url}\"}\n", &spec)) ==
+        "plan.yaml:7:6: error: 'set' updates the rows of a table source; a files source inserts "
+        "its rows with 'insert'");
+  CHECK(FirstLine(ParseSpec(std::string(kFiles) + "url: u\n", &spec)) ==
+        "plan.yaml:7:6: error: 'url' is for a table source; a files source reads each file under "
+        "'root'");
+  CHECK(FirstLine(ParseSpec(std::string(kBase) + "insert: {table: t, key: id, columns: {id: "
+                                                 "\"{path}\"}}\n",
+                            &spec)) ==
+        "plan.yaml:5:9: error: 'insert' is for a files source; a table source updates its rows "
+        "with 'set'");
+  CHECK(FirstLine(ParseSpec("from: {files: \"*.x\", root: /r, table: t}\nto: {store: dir, path: "
+                            "/x, key: k}\n",
+                            &spec)) ==
+        "plan.yaml:1:39: error: objects step 'from' has both 'files' and 'table'; read files or a "
+        "table, not both");
+  CHECK(FirstLine(ParseSpec("from: {files: \"/abs/*.x\", root: /r}\nto: {store: dir, path: /x, "
+                            "key: k}\n",
+                            &spec)) ==
+        "plan.yaml:1:15: error: 'files' glob '/abs/*.x' is absolute; write it relative to 'root'");
+  CHECK(FirstLine(ParseSpec("from: {files: \"a/../*.x\", root: /r}\nto: {store: dir, path: /x, "
+                            "key: k}\n",
+                            &spec)) ==
+        "plan.yaml:1:15: error: 'files' glob 'a/../*.x' has an empty, '.' or '..' part; it must "
+        "stay inside 'root'");
+  CHECK(
+      FirstLine(ParseSpec("from: {files: \"*.x\"}\nto: {store: dir, path: /x, key: k}\n", &spec)) ==
+      "plan.yaml:1:7: error: objects step 'from' needs 'root', the folder the 'files' glob is "
+      "relative to");
+  CHECK(FirstLine(ParseSpec("from: {files: \"*.x\", root: /r}\nto: {store: dir, path: /x, key: "
+                            "k}\n",
+                            &spec)) ==
+        "plan.yaml:1:1: error: objects step with a files source needs 'insert', the table its "
+        "rows go to");
+  CHECK(FirstLine(ParseSpec("from: {files: \"*.x\", root: /r}\nto: {store: dir, path: /x, key: "
+                            "k}\ninsert: {table: t, key: id, columns: {path: \"{path}\"}}\n",
+                            &spec)) ==
+        "plan.yaml:3:25: error: 'insert' key column 'id' is not among 'columns'; each row needs "
+        "its key");
+  CHECK(FirstLine(ParseSpec("from: {files: \"*.x\", root: /r}\nto: {store: dir, path: /x, key: "
+                            "k}\ninsert: {table: t, key: p, columns: {p: \"{id}\"}}\n",
+                            &spec)) ==
+        "plan.yaml:3:41: error: '{id}' is not a field of a files source; use path, name, size, "
+        "sha256, mtime, ext, content_type or json.<field>");
+  CHECK(FirstLine(ParseSpec("from: {table: t, key: id}\nurl: u\nto: {store: dir, path: /x, key: "
+                            "\"{json.a}\"}\n",
+                            &spec)) ==
+        "plan.yaml:3:33: error: '{json.a}' is a JSON field of a files source; a table source's "
+        "templates name its columns");
+  REQUIRE(ParseSpec("from: {table: t, key: id}\nurl: u\nto: {store: dir, path: /x, key: "
+                    "\"{json}\"}\n",
+                    &spec)
+              .ok());  // a column called json
 }
 
 TEST_CASE("the objects step is reversible and owns its transactions") {

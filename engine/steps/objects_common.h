@@ -1,0 +1,51 @@
+// What the two sources of the `objects` step (a table's URL column, and files
+// under a folder) share: the names of the step's tables in the backup schema,
+// the transfer client's options, the temp folder of a run's downloads, and
+// the deletion of the uploaded objects on rollback. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "net/http_client.h"
+#include "steps/objects_spec.h"
+#include "steps/step.h"
+
+namespace planrun {
+
+/// "<backup schema>.<v<version>__<id>__<schema>__<target table><suffix>>", quoted.
+std::string ObjectsBackupTable(const ObjectsSpec& spec, const StepEnv& env,
+                               const std::string& suffix);
+
+/// The transfer client's options from the step's settings; retries are
+/// logged at debug level.
+net::ClientOptions ObjectsClientOptions(const ObjectsSpec& spec, StepContext& ctx);
+
+/// A folder for the downloads of one run, removed when empty at the end.
+class ObjectsTempDir {
+ public:
+  /// Creates the folder under $TMPDIR (or /tmp).
+  Status Create();
+  ~ObjectsTempDir();
+  /// The path of the i-th temp file.
+  std::string File(size_t i) const { return path_ + "/" + std::to_string(i); }
+
+ private:
+  std::string path_;
+};
+
+/// With delete_on_rollback, deletes every object recorded as uploaded in
+/// `objects_table` (an absent one counts as deleted); then drops the table.
+/// Nothing to do when the table does not exist.
+Status DeleteUploadedObjects(const ObjectsSpec& spec, StepContext& ctx,
+                             const std::string& objects_table, int64_t* deleted);
+
+/// Creates `objects_table` (row key, location, uploaded, bytes, sha256) when missing.
+std::string CreateObjectsTableSql(const std::string& objects_table);
+
+/// Records one stored object of the row `row_key` in `objects_table`.
+Status RecordObject(pg::Session& db, const std::string& objects_table, const std::string& row_key,
+                    const std::string& location, bool uploaded, int64_t bytes,
+                    const std::string& sha256);
+
+}  // namespace planrun
