@@ -8,38 +8,18 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 
 #include "../objects/test_server.h"
 #include "net/http_client.h"
+#include "objects_support.h"
 #include "support.h"
 #include "util/sha256.h"
 
 namespace planrun {
 namespace testing {
 namespace {
-
-/// What fault_server.py serves for /src/<name>?size=<size>.
-std::string SourceBody(const std::string& name, size_t size) {
-  std::string out;
-  while (out.size() < size) out += name + "\n";
-  return out.substr(0, size);
-}
-
-nlohmann::json Stats(const std::string& url) {
-  net::Client client(net::ClientOptions{});
-  return nlohmann::json::parse(client.Run(net::MakeRequest("GET", url + "/_stats")).body);
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 /// custom_design with `n` rows whose image_url points at `source`
 /// (img<id>.png of 1000 + id bytes), plus `missing` rows at a 404.
