@@ -48,9 +48,10 @@ class LuaHook : public Hook {
 
   Status Transform(const std::vector<std::string>& in_names, const std::vector<Value>& in,
                    const std::vector<std::string>& out_names, std::vector<Value>* out,
-                   RowOutcome* outcome, std::string* reason,
-                   std::vector<std::string>* extra_keys) override {
-    TransformArgs args{this, &in_names, &in, &out_names, out, outcome, reason, extra_keys};
+                   RowOutcome* outcome, std::string* reason, std::vector<std::string>* extra_keys,
+                   std::vector<std::string>* out_types) override {
+    TransformArgs args{this,    &in_names, &in,        &out_names, out,
+                       outcome, reason,    extra_keys, out_types};
     return Result(sb_->Run(&TransformCall, &args, "row"));
   }
 
@@ -72,6 +73,7 @@ class LuaHook : public Hook {
     RowOutcome* outcome;
     std::string* reason;
     std::vector<std::string>* extra_keys;
+    std::vector<std::string>* out_types;
   };
 
   // The Status of a Run whose C function may have left an error in error_.
@@ -217,13 +219,19 @@ class LuaHook : public Hook {
     const std::vector<std::string>& out_names = *a->out_names;
     const size_t first_out = a->in_names->size() + 1;
     a->out->resize(out_names.size());
+    if (a->out_types) a->out_types->assign(out_names.size(), "nil");
     int present = 0;
     for (size_t i = 0; i < out_names.size(); ++i) {
       lua_rawgeti(L, names, static_cast<lua_Integer>(first_out + i));
       if (lua_rawget(L, result) != LUA_TNIL) ++present;
+      if (a->out_types && !IsNull(L, -1)) (*a->out_types)[i] = luaL_typename(L, -1);
       if (!ToValue(L, -1, out_names[i], &(*a->out)[i], &self->error_)) {
-        self->error_ = "hook " + self->sb_->chunk_name() + ": " + self->error_;
-        return 0;
+        if (!a->out_types) {
+          self->error_ = "hook " + self->sb_->chunk_name() + ": " + self->error_;
+          return 0;
+        }
+        self->error_.clear();
+        (*a->out)[i] = Value::Null();
       }
       lua_pop(L, 1);
     }

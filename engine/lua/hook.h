@@ -83,11 +83,16 @@ class Hook {
   /// `out_names` entry (absent keys and ctx.null are NULL) and, when
   /// non-null, *extra_keys the keys of the returned table not in out_names.
   /// On kReject, *reason is the error message. A non-ok Status (budget or
-  /// memory exceeded, a non-table return) fails the step.
+  /// memory exceeded, a non-table return) fails the step. When `out_types`
+  /// is non-null it gets the Lua type of each out_names entry ("nil",
+  /// "string", "table", "function"...; ctx.null is "nil"), and a value that
+  /// does not convert is NULL in *out instead of failing the step, so the
+  /// caller can reject the row.
   virtual Status Transform(const std::vector<std::string>& in_names, const std::vector<Value>& in,
                            const std::vector<std::string>& out_names, std::vector<Value>* out,
                            RowOutcome* outcome, std::string* reason,
-                           std::vector<std::string>* extra_keys = nullptr) = 0;
+                           std::vector<std::string>* extra_keys = nullptr,
+                           std::vector<std::string>* out_types = nullptr) = 0;
   /// Calls finish(ctx) when the hook defines it.
   virtual Status Finish() = 0;
 };

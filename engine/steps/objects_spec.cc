@@ -91,7 +91,7 @@ std::vector<std::string> ObjectsSpec::ReadColumns() const {
   auto add = [&](const std::string& c) {
     if (std::find(cols.begin(), cols.end(), c) == cols.end()) cols.push_back(c);
   };
-  add(url_column);
+  if (!url_column.empty()) add(url_column);
   auto add_template = [&](const Template& t, const std::vector<std::string>& own) {
     for (const auto& n : t.Names()) {
       if (std::find(own.begin(), own.end(), n) == own.end()) add(n);
@@ -174,7 +174,8 @@ Status CheckNames(MapReader& r, const Node& where, const Template& t, const std:
   return Status::OK();
 }
 
-Status ReadStore(MapReader& r, const Node& to, StoreSpec* out) {
+// `key_required`: false when a url hook may give each row's key.
+Status ReadStore(MapReader& r, const Node& to, bool key_required, StoreSpec* out) {
   MapReader s(r.file(), to, "objects step 'to'");
   PLANRUN_RETURN_IF_ERROR(s.CheckIsMap());
   PLANRUN_RETURN_IF_ERROR(s.String("store", &out->kind, true));
@@ -209,8 +210,10 @@ Status ReadStore(MapReader& r, const Node& to, StoreSpec* out) {
       out->headers.emplace_back(k.scalar, v.scalar);
     }
   }
-  PLANRUN_RETURN_IF_ERROR(ReadTemplate(s, "key", &out->key, true));
-  PLANRUN_RETURN_IF_ERROR(CheckNames(s, *s.Raw("key"), out->key, "'key'", {"key", "url"}));
+  PLANRUN_RETURN_IF_ERROR(ReadTemplate(s, "key", &out->key, key_required));
+  if (s.Raw("key")) {
+    PLANRUN_RETURN_IF_ERROR(CheckNames(s, *s.Raw("key"), out->key, "'key'", {"key", "url"}));
+  }
   PLANRUN_RETURN_IF_ERROR(ReadTemplate(s, "public_url", &out->public_url, false));
   if (s.Raw("public_url")) {
     PLANRUN_RETURN_IF_ERROR(
@@ -323,6 +326,37 @@ Status ReadDurationKey(MapReader& r, const std::string& key, int64_t* ms) {
   return Status::OK();
 }
 
+// `url`: a column name, or {hook: file.lua} ({lua: code} inline).
+Status ReadUrl(MapReader& r, const StepParseContext& ctx, ObjectsSpec* out) {
+  const Node* url = r.Raw("url");
+  if (!url || !url->IsMap()) {
+    if (url && !url->IsScalar()) {
+      return r.Error(url->loc,
+                     "'url' must be a column name or {hook: file.lua}, got " + url->KindName());
+    }
+    return r.Identifier("url", &out->url_column, true);
+  }
+  MapReader u(ctx.file, *url, "objects step 'url'");
+  if (const Node* column = u.Raw("column")) {
+    return u.Error(column->loc,
+                   "'url' is a column name or {hook: file.lua}, not both; write url: " +
+                       (column->IsScalar() ? column->scalar : std::string("<column>")) +
+                       " or let the hook read the column");
+  }
+  PLANRUN_RETURN_IF_ERROR(CheckKeys(u, {"hook", "lua"}));
+  const Node* hook = u.Raw("hook");
+  if (hook && hook->IsScalar() && hook->scalar.empty()) {
+    return u.Error(hook->loc, "'hook' must name a .lua file, relative to the plan's directory");
+  }
+  PLANRUN_RETURN_IF_ERROR(ReadHook(u, ctx, "hook", &out->url_hook));
+  if (!out->url_hook.present) {
+    return u.Error(url->loc,
+                   "objects step 'url' needs 'hook', the .lua file giving each row's "
+                   "source URL (or 'lua', its code inline)");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ParseObjectsSpec(const Node& body, const StepParseContext& ctx, ObjectsSpec* out) {
@@ -355,11 +389,11 @@ Status ParseObjectsSpec(const Node& body, const StepParseContext& ctx, ObjectsSp
       return r.Error(insert->loc,
                      "'insert' is for a files source; a table source updates its rows with 'set'");
     }
-    PLANRUN_RETURN_IF_ERROR(r.Identifier("url", &out->url_column, true));
+    PLANRUN_RETURN_IF_ERROR(ReadUrl(r, ctx, out));
   }
   const Node* to = r.Raw("to");
   if (!to) return r.Error(body.loc, "objects step needs 'to', the store objects go to");
-  PLANRUN_RETURN_IF_ERROR(ReadStore(r, *to, &out->store));
+  PLANRUN_RETURN_IF_ERROR(ReadStore(r, *to, !out->url_hook.present, &out->store));
   PLANRUN_RETURN_IF_ERROR(CheckSourceFields(r, to->Get("key"), out->store.key, files));
   PLANRUN_RETURN_IF_ERROR(
       CheckSourceFields(r, to->Get("public_url"), out->store.public_url, files));

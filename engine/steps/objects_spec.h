@@ -49,7 +49,7 @@ struct StoreSpec {
   // dir
   std::string path;
   // all
-  Template key;         // the object key
+  Template key;         // the object key (may be empty with a url hook: the hook gives it)
   Template public_url;  // what {url} becomes in `set`; empty: the store's own URL or path
 };
 
@@ -77,7 +77,10 @@ struct ObjectsSpec {
   /// from.files_root: the folder file:// source URLs may read from (may be
   /// "env:VAR"); empty: sources are http and https only.
   std::string files_root;
-  std::string url_column;                             // the column holding the source URL
+  std::string url_column;  // the column holding the source URL; empty with url_hook
+  /// url: {hook: file.lua}: the Lua hook giving each row's source URL (and
+  /// optionally its object key and upload headers) instead of url_column.
+  HookSpec url_hook;
   std::vector<std::pair<std::string, Template>> set;  // column -> template
   StoreSpec store;
   int concurrency = 8;
@@ -90,7 +93,8 @@ struct ObjectsSpec {
   bool delete_on_rollback = false;
   DataSettings settings;
 
-  /// The columns read per row: key, the URL column, then template columns.
+  /// The columns read per row: key, the URL column (none with a hook), then
+  /// template columns. With a hook the step also reads every other column.
   std::vector<std::string> ReadColumns() const;
   /// True for a files source.
   bool FromFiles() const { return !files.glob.empty(); }

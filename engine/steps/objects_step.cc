@@ -9,6 +9,7 @@
 #include "steps/data_run.h"
 #include "steps/objects_common.h"
 #include "steps/objects_files_step.h"
+#include "steps/objects_hook.h"
 #include "steps/objects_store.h"
 #include "steps/table_info.h"
 #include "util/sha256.h"
@@ -19,10 +20,12 @@ namespace planrun {
 
 namespace {
 
-std::string BatchSql(const ObjectsSpec& spec, const std::string& after, int64_t limit) {
-  return "SELECT " + QuoteIdentList(spec.ReadColumns()) + " FROM " + spec.table.Quoted() +
-         " WHERE " + (spec.where.empty() ? "" : "(" + spec.where + ") AND ") + after +
-         " ORDER BY " + QuoteIdentList(spec.key) + " LIMIT " + std::to_string(limit);
+/// The rows of a batch: `select` (the columns read) after `after`, in key order.
+std::string BatchSql(const ObjectsSpec& spec, const std::string& select, const std::string& after,
+                     int64_t limit) {
+  return "SELECT " + select + " FROM " + spec.table.Quoted() + " WHERE " +
+         (spec.where.empty() ? "" : "(" + spec.where + ") AND ") + after + " ORDER BY " +
+         QuoteIdentList(spec.key) + " LIMIT " + std::to_string(limit);
 }
 
 std::vector<std::string> SetColumns(const ObjectsSpec& spec) {
@@ -46,21 +49,18 @@ class ObjectsRunner {
   ObjectsRunner(const ObjectsSpec& spec, StepContext& ctx)
       : spec_(spec),
         ctx_(ctx),
-        run_(ctx, spec.settings, "objects", Sha256Hex(ctx.env.decl->checksum)),
+        run_(ctx, spec.settings, "objects", ObjectsFingerprint(spec, ctx.env.decl->checksum)),
         prev_(ObjectsBackupTable(spec, ctx.env, "__prev")),
         objects_(ObjectsBackupTable(spec, ctx.env, "__objects")),
         set_cols_(SetColumns(spec)) {}
 
   Status Run() {
     PLANRUN_RETURN_IF_ERROR(CheckKeyUnique(*ctx_.db, spec_.table, spec_.key, "objects source"));
-    PLANRUN_RETURN_IF_ERROR(DescribeSelect(*ctx_.db, BatchSql(spec_, "true", 0), &cols_));
-    for (size_t i = 0; i < spec_.key.size(); ++i) key_idx_.push_back(i);
-    const std::vector<std::string> read = spec_.ReadColumns();
-    url_idx_ =
-        static_cast<size_t>(std::find(read.begin(), read.end(), spec_.url_column) - read.begin());
+    PLANRUN_RETURN_IF_ERROR(ResolveReadColumns());
     const std::string what = "objects step " + ctx_.env.decl->id;
     PLANRUN_RETURN_IF_ERROR(MakeObjectStore(spec_.store, what, &store_));
     PLANRUN_RETURN_IF_ERROR(ResolveFilesRoot(spec_.files_root, what, &files_root_));
+    if (spec_.url_hook.present) PLANRUN_RETURN_IF_ERROR(ObjectsHook::Start(spec_, ctx_, &hook_));
     if (ctx_.dry_run) return DryRun();
     PLANRUN_RETURN_IF_ERROR(run_.BeginOrRestart([&](int64_t* n) { return Restore(n); },
                                                 [](int64_t n) {
@@ -74,10 +74,10 @@ class ObjectsRunner {
     const std::optional<int64_t> total = EstimateRows(*ctx_.db, spec_.table);
     while (!run_.checkpoint().done) {
       pg::Result rows;
-      PLANRUN_RETURN_IF_ERROR(
-          ctx_.db->Exec(BatchSql(spec_, KeyAfter(cols_, key_idx_, run_.checkpoint().last_key),
-                                 spec_.settings.batch_size),
-                        &rows));
+      PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
+          BatchSql(spec_, select_, KeyAfter(cols_, key_idx_, run_.checkpoint().last_key),
+                   spec_.settings.batch_size),
+          &rows));
       const int64_t read = static_cast<int64_t>(rows.rows.size());
       if (read == 0) break;
       std::vector<std::string> last;
@@ -87,6 +87,7 @@ class ObjectsRunner {
       Progress(total);
       if (read < spec_.settings.batch_size) break;
     }
+    if (hook_) PLANRUN_RETURN_IF_ERROR(hook_->Finish());
     PLANRUN_RETURN_IF_ERROR(run_.Finish());
     return Summary();
   }
@@ -119,6 +120,40 @@ class ObjectsRunner {
   }
 
  private:
+  // The columns each batch reads (key, URL column, template columns; with a
+  // hook every other column too), and the ones that must still hold what
+  // was read when the row is written.
+  Status ResolveReadColumns() {
+    std::vector<std::string> read = spec_.ReadColumns();
+    if (spec_.url_hook.present) {
+      std::vector<ColumnInfo> table;
+      PLANRUN_RETURN_IF_ERROR(LoadColumns(*ctx_.db, spec_.table, &table));
+      for (const std::string& c : ColumnNames(table)) {
+        if (std::find(read.begin(), read.end(), c) == read.end()) read.push_back(c);
+      }
+    }
+    select_ = QuoteIdentList(read);
+    PLANRUN_RETURN_IF_ERROR(DescribeSelect(*ctx_.db, BatchSql(spec_, select_, "true", 0), &cols_));
+    for (size_t i = 0; i < spec_.key.size(); ++i) key_idx_.push_back(i);
+    for (size_t i = spec_.key.size(); i < read.size(); ++i) {
+      if (spec_.url_hook.present || read[i] == spec_.url_column) guard_.push_back(i);
+    }
+    return Status::OK();
+  }
+
+  // " AND c1::text IS NOT DISTINCT FROM $<first> AND ...": the guard_
+  // columns still hold the values of row `i`, which go into *params.
+  std::string Unchanged(const pg::Result& rows, size_t i, size_t first,
+                        std::vector<pg::Value>* params) const {
+    std::string sql;
+    for (size_t g : guard_) {
+      sql += " AND " + QuoteIdent(cols_[g].name) + "::text IS NOT DISTINCT FROM $" +
+             std::to_string(first++);
+      params->push_back(rows.at(i, g));
+    }
+    return sql;
+  }
+
   Status Setup() {
     std::string sql = "CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(ctx_.env.names.backup) + ";";
     pg::Result r;
@@ -135,9 +170,21 @@ class ObjectsRunner {
   Status DryRun() {
     pg::Result r;
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
-        "SELECT count(*) FROM (" + BatchSql(spec_, "true", INT64_MAX) + ") AS rows", &r));
+        "SELECT count(*) FROM (" + BatchSql(spec_, select_, "true", INT64_MAX) + ") AS rows", &r));
     ctx_.out->Info("objects " + ctx_.env.decl->id + " (dry run): " + r.get(0, 0) +
-                   " rows would have their objects moved to the " + store_->Describe());
+                   " rows would have their objects moved to the " + store_->Describe() +
+                   (hook_ ? ", their URLs from the hook " + spec_.url_hook.source.chunk_name : ""));
+    if (!hook_ || !ctx_.data || ctx_.data->sample_rows <= 0) return Status::OK();
+    pg::Result rows;
+    PLANRUN_RETURN_IF_ERROR(
+        ctx_.db->Exec(BatchSql(spec_, select_, "true", ctx_.data->sample_rows), &rows));
+    std::vector<ObjectItem> items(rows.rows.size());
+    PLANRUN_RETURN_IF_ERROR(hook_->Apply(1, cols_, rows, &items));
+    PLANRUN_RETURN_IF_ERROR(hook_->Finish());
+    for (const std::string& line :
+         DescribeSample(ctx_.env.decl->id, spec_.key.size(), cols_, rows, items)) {
+      ctx_.out->Info(line);
+    }
     return Status::OK();
   }
 
@@ -147,6 +194,9 @@ class ObjectsRunner {
                const std::optional<std::vector<std::string>>& last,
                const std::vector<int64_t>& resolved) {
     std::vector<ObjectItem> items(rows.rows.size());
+    if (hook_) {
+      PLANRUN_RETURN_IF_ERROR(hook_->Apply(run_.checkpoint().batches + 1, cols_, rows, &items));
+    }
     std::vector<ObjectItem*> to_move;
     for (size_t i = 0; i < items.size(); ++i) {
       ObjectItem& it = items[i];
@@ -154,6 +204,10 @@ class ObjectsRunner {
         if (rows.at(i, c)) it.vars[cols_[c].name] = *rows.at(i, c);
       }
       it.temp_file = temp_.File(i);
+      if (hook_) {
+        if (it.state == ObjectItem::State::kPending) to_move.push_back(&it);
+        continue;
+      }
       auto url = it.vars.find(spec_.url_column);
       if (url == it.vars.end() || url->second.empty()) {
         it.Reject("'" + spec_.url_column + "' is NULL or empty");
@@ -164,10 +218,14 @@ class ObjectsRunner {
     }
     TransferBatch(spec_, files_root_, *store_, client, to_move);
     for (ObjectItem& it : items) std::remove(it.temp_file.c_str());
-    int64_t written = 0;
+    int64_t written = 0, skipped = 0;
     std::vector<Reject> rejects;
     return run_.InTransaction([&]() -> Status {
       for (size_t i = 0; i < items.size(); ++i) {
+        if (items[i].state == ObjectItem::State::kSkipped) {
+          ++skipped;
+          continue;
+        }
         PLANRUN_RETURN_IF_ERROR(Write(rows, i, &items[i], &written, &rejects));
       }
       if (!resolved.empty()) {
@@ -175,7 +233,7 @@ class ObjectsRunner {
         run_.checkpoint().rows_rejected -= static_cast<int64_t>(resolved.size());
       }
       const int64_t read = last ? static_cast<int64_t>(items.size()) : 0;
-      return run_.CommitBatch(last, read, written, 0, rejects);
+      return run_.CommitBatch(last, read, written, skipped, rejects);
     });
   }
 
@@ -213,18 +271,16 @@ class ObjectsRunner {
   }
 
   // Saves the row's previous `set` values (first time only) and writes the
-  // new ones, both only while its URL column still holds the URL that was
-  // transferred; a row changed meanwhile is rejected instead.
+  // new ones, both only while its URL column (with a hook: every column it
+  // read) still holds what was read; a row changed meanwhile is rejected.
   Status WriteSet(const pg::Result& rows, size_t i, ObjectItem& it,
                   const std::vector<pg::Value>& key) {
-    const std::string same_url = " AND " + QuoteIdent(spec_.url_column) +
-                                 " IS NOT DISTINCT FROM $" + std::to_string(key.size() + 1);
     std::vector<pg::Value> prev_params = key;
-    prev_params.push_back(rows.at(i, url_idx_));
+    const std::string same = Unchanged(rows, i, key.size() + 1, &prev_params);
     PLANRUN_RETURN_IF_ERROR(
         ctx_.db->Query("INSERT INTO " + prev_ + " SELECT " + QuoteIdentList(spec_.key) + ", " +
                            QuoteIdentList(set_cols_) + " FROM " + spec_.table.Quoted() + " WHERE " +
-                           KeyMatch(spec_.key, 1) + same_url + " ON CONFLICT DO NOTHING",
+                           KeyMatch(spec_.key, 1) + same + " ON CONFLICT DO NOTHING",
                        prev_params));
     std::vector<std::string> sets;
     for (size_t c = 0; c < set_cols_.size(); ++c) {
@@ -232,13 +288,12 @@ class ObjectsRunner {
     }
     std::vector<pg::Value> params(it.values.begin(), it.values.end());
     params.insert(params.end(), key.begin(), key.end());
-    params.push_back(rows.at(i, url_idx_));
+    const std::string unchanged = Unchanged(rows, i, params.size() + 1, &params);
     pg::Result r;
-    PLANRUN_RETURN_IF_ERROR(ctx_.db->Query(
-        "UPDATE " + spec_.table.Quoted() + " SET " + Join(sets, ", ") + " WHERE " +
-            KeyMatch(spec_.key, set_cols_.size() + 1) + " AND " + QuoteIdent(spec_.url_column) +
-            " IS NOT DISTINCT FROM $" + std::to_string(set_cols_.size() + key.size() + 1),
-        params, &r));
+    PLANRUN_RETURN_IF_ERROR(
+        ctx_.db->Query("UPDATE " + spec_.table.Quoted() + " SET " + Join(sets, ", ") + " WHERE " +
+                           KeyMatch(spec_.key, set_cols_.size() + 1) + unchanged,
+                       params, &r));
     if (r.affected == 0) {
       it.Reject(
           "the row changed while its object was being transferred; run planrun apply "
@@ -262,7 +317,8 @@ class ObjectsRunner {
       }
       pg::Result rows;
       PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
-          BatchSql(spec_, "(" + QuoteIdentList(spec_.key) + ") IN (" + Join(tuples, ", ") + ")",
+          BatchSql(spec_, select_,
+                   "(" + QuoteIdentList(spec_.key) + ") IN (" + Join(tuples, ", ") + ")",
                    static_cast<int64_t>(ids.size())),
           &rows));
       const int64_t before = run_.checkpoint().rows_rejected;
@@ -311,11 +367,13 @@ class ObjectsRunner {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     char rate[64] = "";
     if (secs > 0) std::snprintf(rate, sizeof rate, " (%.2f MB/s)", bytes_now_ / 1e6 / secs);
-    ctx_.out->Info("objects " + ctx_.env.decl->id + ": " +
-                   std::to_string(run_.checkpoint().rows_read) + " processed, " +
-                   std::to_string(uploaded) + " uploaded, " + std::to_string(existing) +
-                   " skipped (already stored), " + std::to_string(run_.checkpoint().rows_rejected) +
-                   " rejected, " + std::to_string(bytes) + " bytes moved" + rate);
+    ctx_.out->Info(
+        "objects " + ctx_.env.decl->id + ": " + std::to_string(run_.checkpoint().rows_read) +
+        " processed, " + std::to_string(uploaded) + " uploaded, " + std::to_string(existing) +
+        " skipped (already stored), " +
+        (hook_ ? std::to_string(run_.checkpoint().rows_skipped) + " skipped by the hook, " : "") +
+        std::to_string(run_.checkpoint().rows_rejected) + " rejected, " + std::to_string(bytes) +
+        " bytes moved" + rate);
     return Status::OK();
   }
 
@@ -326,8 +384,10 @@ class ObjectsRunner {
   std::vector<std::string> set_cols_;
   std::vector<ColumnSpec> cols_;
   std::vector<size_t> key_idx_;
-  size_t url_idx_ = 0;      // the URL column's place in cols_
-  std::string files_root_;  // the real path of from.files_root, or empty
+  std::string select_;         // the select list of a batch
+  std::vector<size_t> guard_;  // columns (into cols_) that must be unchanged when a row is written
+  std::unique_ptr<ObjectsHook> hook_;  // with url: {hook: ...}
+  std::string files_root_;             // the real path of from.files_root, or empty
   std::unique_ptr<ObjectStore> store_;
   ObjectsTempDir temp_;
   int64_t uploaded_now_ = 0, existing_now_ = 0, bytes_now_ = 0;
@@ -347,12 +407,20 @@ class ObjectsStep : public Step {
 
   std::vector<std::string> DescribeUp(const StepEnv& env) const override {
     if (spec_.FromFiles()) return DescribeObjectsFilesUp(spec_, env);
+    const bool hook = spec_.url_hook.present;
+    const std::string source =
+        hook ? "the URL the hook " + spec_.url_hook.source.chunk_name + " gives each row"
+             : QuoteIdent(spec_.url_column);
+    std::string key = spec_.store.key.text;
+    if (hook) key = key.empty() ? "the hook's key" : key + " (or the hook's key)";
     std::vector<std::string> out = {
         "-- per batch of " + std::to_string(spec_.settings.batch_size) + " rows, " +
-            std::to_string(spec_.concurrency) + " transfers in flight: download " +
-            QuoteIdent(spec_.url_column) + ", upload to the " + spec_.store.kind + " store as " +
-            spec_.store.key.text + " unless it holds the same sha256:",
-        BatchSql(spec_, "(<key>) > (<last key>)", spec_.settings.batch_size)};
+            std::to_string(spec_.concurrency) + " transfers in flight: download " + source +
+            ", upload to the " + spec_.store.kind + " store as " + key +
+            " unless it holds the same sha256:",
+        BatchSql(spec_,
+                 QuoteIdentList(spec_.ReadColumns()) + (hook ? ", <every other column>" : ""),
+                 "(<key>) > (<last key>)", spec_.settings.batch_size)};
     if (!spec_.set.empty()) {
       out.push_back("INSERT INTO " + ObjectsBackupTable(spec_, env, "__prev") +
                     " <previous values of " + QuoteIdentList(SetColumns(spec_)) + ">");

@@ -1,6 +1,7 @@
 #include "steps/objects_store.h"
 
 #include <fcntl.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +41,17 @@ std::string StripUserinfo(const std::string& url, std::string* userinfo) {
   if (at == std::string::npos || at < host) return url;
   *userinfo = PercentDecode(url.substr(host, at - host));
   return url.substr(0, host) + url.substr(at + 1);
+}
+
+/// Sets header `name` to `value`, replacing one of that name in any case.
+void SetHeader(std::vector<std::pair<std::string, std::string>>* headers, const std::string& name,
+               const std::string& value) {
+  headers->erase(std::remove_if(headers->begin(), headers->end(),
+                                [&](const auto& h) {
+                                  return ::strcasecmp(h.first.c_str(), name.c_str()) == 0;
+                                }),
+                 headers->end());
+  headers->emplace_back(name, value);
 }
 
 /// http and s3: PUT/POST to a URL per key, HEAD to check, DELETE to remove.
@@ -108,6 +120,7 @@ class HttpStore : public ObjectStore {
       put.headers.emplace_back(
           "Content-Type", it->content_type.empty() ? "application/octet-stream" : it->content_type);
       if (!sigv4_.empty()) put.headers.emplace_back("x-amz-content-sha256", it->sha256);
+      for (const auto& [name, value] : it->headers) SetHeader(&put.headers, name, value);
       puts.push_back(put);
     }
     Run(client, puts, [&](size_t i, net::Response&& r) {
@@ -492,7 +505,7 @@ void StoreBatch(const ObjectsSpec& spec, ObjectStore& store, net::Client& client
     it->vars["name"] = name;
     it->vars["ext"] = ext;
     std::string missing, why;
-    if (!spec.store.key.Expand(it->vars, &it->key, &missing)) {
+    if (!it->key_given && !spec.store.key.Expand(it->vars, &it->key, &missing)) {
       it->Reject("the key template names '" + missing + "', which is NULL");
       continue;
     }

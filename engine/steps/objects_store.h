@@ -19,14 +19,19 @@ namespace planrun {
 
 /// One row's object on its way through a batch.
 struct ObjectItem {
-  enum class State { kPending, kExisting, kUploaded, kRejected };
+  /// kSkipped: the url hook returned nil for the row.
+  enum class State { kPending, kExisting, kUploaded, kRejected, kSkipped };
   std::map<std::string, std::string> vars;  // the row's non-NULL columns, then the step's fields
   std::string source_url;
   std::string temp_file;
   std::string sha256;
   int64_t size = 0;
   std::string content_type;
-  std::string key;                  // the object key
+  std::string key;  // the object key
+  /// `key` came from the url hook, not the key template.
+  bool key_given = false;
+  /// From the url hook: headers sent with this row's upload.
+  std::vector<std::pair<std::string, std::string>> headers;
   std::string location;             // the store's URL or path of the object
   std::vector<std::string> values;  // the expanded row templates (ObjectsSpec::RowTemplates)
   State state = State::kPending;
@@ -66,11 +71,12 @@ Status MakeObjectStore(const StoreSpec& spec, const std::string& what,
 bool CheckKey(const std::string& key, std::string* why);
 
 /// Moves one batch: download every item's source_url into its temp_file,
-/// fill sha256/size/content_type and the key fields, compute key, location
-/// and the `set` values (a NULL template variable rejects the row before its
-/// object is sent), then Check and Upload. Items end kExisting, kUploaded or
-/// kRejected with a reason. Sources are http and https URLs, and file://
-/// URLs whose real path lies inside `files_root` (a real path; empty: none).
+/// fill sha256/size/content_type and the key fields, compute key (unless
+/// key_given), location and the `set` values (a NULL template variable
+/// rejects the row before its object is sent), then Check and Upload (with
+/// each item's headers). Items end kExisting, kUploaded or kRejected with a
+/// reason. Sources are http and https URLs, and file:// URLs whose real path
+/// lies inside `files_root` (a real path; empty: none).
 void TransferBatch(const ObjectsSpec& spec, const std::string& files_root, ObjectStore& store,
                    net::Client& client, const std::vector<ObjectItem*>& items);
 

@@ -1,5 +1,7 @@
-// Helpers the `objects` integration tests share: what the test server
-// (tests/objects/fault_server.py) holds, and a file's whole content.
+// What the objects integration tests (objects_test.cc, objects_hook_test.cc,
+// objects_from_files_test.cc) share besides the servers of
+// tests/objects/test_server.h: the bodies fault_server.py serves, its
+// /_stats, and reading files back.
 #pragma once
 
 #include <fstream>
@@ -12,7 +14,14 @@
 namespace planrun {
 namespace testing {
 
-/// fault_server.py's /_stats: objects, requests, faults, hooks, sigv4 checks.
+/// What fault_server.py serves for /src/<name>?size=<size>.
+inline std::string SourceBody(const std::string& name, size_t size) {
+  std::string out;
+  while (out.size() < size) out += name + "\n";
+  return out.substr(0, size);
+}
+
+/// fault_server.py's /_stats at `url`.
 inline nlohmann::json Stats(const std::string& url) {
   net::Client client(net::ClientOptions{});
   return nlohmann::json::parse(client.Run(net::MakeRequest("GET", url + "/_stats")).body);

@@ -8,9 +8,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 
 #include "../objects/test_server.h"
@@ -22,13 +20,6 @@
 namespace planrun {
 namespace testing {
 namespace {
-
-/// What fault_server.py serves for /src/<name>?size=<size>.
-std::string SourceBody(const std::string& name, size_t size) {
-  std::string out;
-  while (out.size() < size) out += name + "\n";
-  return out.substr(0, size);
-}
 
 /// custom_design with `n` rows whose image_url points at `source`
 /// (img<id>.png of 1000 + id bytes), plus `missing` rows at a 404.

@@ -12,10 +12,12 @@ Standard library only. Prints "PORT <n>" on stdout once it listens on
   GET  /store/<key>          the stored body
   DELETE /store/<key>        removes it
   POST /hook                 records the JSON body
-  GET  /_stats               {"objects": {key: {sha256, size, puts}}, "hooks": [...],
+  GET  /_stats               {"objects": {key: {sha256, size, puts, meta}}, "hooks": [...],
                               "requests": {method: n}, "faults": {kind: n},
                               "sigv4": {"checked": n, "bad": [reasons]},
                               "auth": [distinct Authorization headers of /store requests]}
+                             meta: the x-meta* headers of the object's last PUT (names in
+                             lower case)
 
 Faults hit GET /src, PUT /store and POST /hook at the given rates (0..1)
 (PUT and POST take only --fail and --throttle, answered before storing),
@@ -178,7 +180,8 @@ class Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlparse(self.path)
         if url.path == "/_stats":
             with LOCK:
-                objects = {k: {"sha256": v["sha256"], "size": len(v["body"]), "puts": v["puts"]}
+                objects = {k: {"sha256": v["sha256"], "size": len(v["body"]), "puts": v["puts"],
+                               "meta": v.get("meta", {})}
                            for k, v in OBJECTS.items()}
                 stats = {"objects": objects, "hooks": list(HOOKS), "requests": dict(REQUESTS),
                          "faults": dict(FAULTS), "sigv4": dict(SIGV4), "auth": list(AUTH)}
@@ -255,6 +258,8 @@ class Handler(BaseHTTPRequestHandler):
             obj["body"] = body
             obj["sha256"] = hashlib.sha256(body).hexdigest()
             obj["puts"] += 1
+            obj["meta"] = {k.lower(): v for k, v in self.headers.items()
+                           if k.lower().startswith("x-meta")}
         self.send(201, b"stored\n")
 
     def do_DELETE(self):

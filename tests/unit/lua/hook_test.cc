@@ -126,6 +126,29 @@ TEST_CASE("Values that have no column form fail the step naming the column") {
         "hook t.lua: column 'v': json.encode: cannot encode a function");
 }
 
+TEST_CASE("With out_types each value's Lua type is told and one without column form is NULL") {
+  auto hook = MustLoad(
+      "function transform(row, ctx)\n"
+      "  return {a = print, b = 'x', c = {k = 1}, d = 2, e = ctx.null, g = {1, x = 2}}\n"
+      "end\n");
+  std::vector<Value> out;
+  std::vector<std::string> types;
+  lua::RowOutcome outcome;
+  std::string reason;
+  const Status st = hook->Transform({}, {}, {"a", "b", "c", "d", "e", "f", "g"}, &out, &outcome,
+                                    &reason, nullptr, &types);
+  INFO(st.message());
+  REQUIRE(st.ok());
+  CHECK(outcome == lua::RowOutcome::kRow);
+  CHECK(types ==
+        std::vector<std::string>{"function", "string", "table", "number", "nil", "nil", "table"});
+  CHECK(out == std::vector<Value>{Value::Null(), Value::String("x"), Value::String(R"({"k":1})"),
+                                  Value::Int(2), Value::Null(), Value::Null(), Value::Null()});
+  // The same state goes on failing such values when out_types is not asked for.
+  CHECK(RunRow(*hook, {}, {}, {"a"}).status.message() ==
+        "hook t.lua: transform returned a function for column 'a'");
+}
+
 TEST_CASE("nil skips the row, error() rejects it with the message") {
   RowRun skip = RunBody("return nil");
   REQUIRE(skip.status.ok());

@@ -222,6 +222,61 @@ TEST_CASE("a files source and a table source do not mix") {
               .ok());  // a column called json
 }
 
+TEST_CASE("url: {hook: ...} or {lua: ...} instead of a column; the key template is optional") {
+  ObjectsSpec spec;
+  const std::string body =
+      "from: {table: custom_design, key: id}\n"
+      "url:\n  lua: |\n    function transform(row) return {url = row.a or row.b} end\n"
+      "to: {store: http, base_url: env:STORAGE_URL}\n"
+      "set: {storage_url: \"{url}\", owner_copy: \"{owner}\"}\n";
+  const Status st = ParseSpec(body, &spec);
+  INFO(st.message());
+  REQUIRE(st.ok());
+  CHECK(spec.url_column.empty());
+  REQUIRE(spec.url_hook.present);
+  CHECK(spec.url_hook.source.chunk_name == "plan.yaml");
+  // Padded so that Lua's line 4 is the plan's line 4.
+  CHECK(spec.url_hook.source.code ==
+        "\n\n\nfunction transform(row) return {url = row.a or row.b} end\n");
+  CHECK(spec.store.key.text.empty());
+  // Key, then template columns; the step reads every other column for the hook.
+  CHECK(spec.ReadColumns() == std::vector<std::string>{"id", "owner"});
+}
+
+TEST_CASE("a url hook written wrong is reported where it is written") {
+  auto error = [](const std::string& yaml) {
+    ObjectsSpec spec;  // fresh each time: a hook parsed before makes 'key' optional
+    return FirstLine(ParseSpec(yaml, &spec));
+  };
+  const std::string from = "from: {table: t, key: id}\n";
+  const std::string to = "to: {store: dir, path: /x, key: k}\n";
+  CHECK(error(from + "url: {hook: }\n" + to) ==
+        "plan.yaml:2:13: error: 'hook' must be a .lua file path, got null");
+  CHECK(error(from + "url: {hook: \"\"}\n" + to) ==
+        "plan.yaml:2:13: error: 'hook' must name a .lua file, relative to the plan's directory");
+  CHECK(error(from + "url: {hook: hooks/none.lua}\n" + to) ==
+        "plan.yaml:2:13: error: cannot read hook file ./hooks/none.lua: No such file or "
+        "directory; the path is relative to the plan's directory");
+  CHECK(error(from + "url: {column: image_url, hook: a.lua}\n" + to) ==
+        "plan.yaml:2:15: error: 'url' is a column name or {hook: file.lua}, not both; write url: "
+        "image_url or let the hook read the column");
+  CHECK(error(from + "url: {}\n" + to) ==
+        "plan.yaml:2:6: error: objects step 'url' needs 'hook', the .lua file giving each row's "
+        "source URL (or 'lua', its code inline)");
+  CHECK(error(from + "url: {hook: a.lua, lua: \"x\"}\n" + to) ==
+        "plan.yaml:2:25: error: objects step 'url' has both 'hook' and 'lua'; give the hook one "
+        "way, as a file or inline");
+  CHECK(error(from + "url: {hok: a.lua}\n" + to) ==
+        "plan.yaml:2:7: error: unknown key 'hok' in objects step 'url'; did you mean 'hook'?");
+  CHECK(error(from + "url: [a, b]\n" + to) ==
+        "plan.yaml:2:6: error: 'url' must be a column name or {hook: file.lua}, got a list");
+  CHECK(error(from + "url: {lua: \"function transform(row) return end end\"}\n" + to) ==
+        "hook plan.yaml:2: <eof> expected near 'end'");
+  // Without a hook the key template is still required.
+  CHECK(error(from + "url: u\nto: {store: dir, path: /x}\n") ==
+        "plan.yaml:3:5: error: objects step 'to' needs 'key'");
+}
+
 TEST_CASE("the objects step is reversible and owns its transactions") {
   std::unique_ptr<Step> step;
   PARSE_OK(ParseObjectsStep, kBase, &step);
