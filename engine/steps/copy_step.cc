@@ -32,21 +32,38 @@ class CopyStep : public Step {
 
   std::vector<std::string> DescribeUp(const StepEnv& env) const override {
     std::vector<std::string> out;
-    out.push_back("-- per batch of " + std::to_string(spec_.settings.batch_size) + " rows" +
-                  (spec_.connection.empty() ? "" : ", read on connection " + spec_.connection) +
-                  (spec_.hook.present ? ", through the hook " + spec_.hook.source.chunk_name : "") +
-                  ":");
-    out.push_back("COPY (" +
-                  CopySourceSql(spec_, "(<key>) > (<last key>)", spec_.settings.batch_size) +
-                  ") TO STDOUT");
+    const std::string batch =
+        CopySourceSql(spec_, "(<key>) > (<last key>)", spec_.settings.batch_size);
+    const std::string target =
+        spec_.to_table.Quoted() + " (" + QuoteIdentList(spec_.to_columns) + ")";
     std::string conflict;
     if (spec_.on_conflict == OnConflict::kSkip) conflict = " ON CONFLICT DO NOTHING";
     if (spec_.on_conflict == OnConflict::kUpdate) {
       conflict = " ON CONFLICT (" + QuoteIdentList(spec_.conflict_key) + ") DO UPDATE";
     }
-    out.push_back("INSERT INTO " + spec_.to_table.Quoted() + " (" +
-                  QuoteIdentList(spec_.to_columns) + ") <rows>" + conflict +
-                  " -- keys of inserted rows saved in " + CopyKeysTable(spec_, env));
+    const std::string keys = " -- keys of inserted rows saved in " + CopyKeysTable(spec_, env);
+    if (!spec_.hook.present && spec_.connection.empty()) {
+      // copy_run.cc: ServerBatch, one statement per batch; rows never leave the server.
+      out.push_back("-- per batch of " + std::to_string(spec_.settings.batch_size) +
+                    " rows, in one statement:");
+      out.push_back("INSERT INTO " + target + " SELECT ... FROM (" + batch + ") AS src" + conflict +
+                    keys);
+      return out;
+    }
+    out.push_back("-- per batch of " + std::to_string(spec_.settings.batch_size) + " rows" +
+                  (spec_.connection.empty() ? "" : ", read on connection " + spec_.connection) +
+                  (spec_.hook.present ? ", through the hook " + spec_.hook.source.chunk_name : "") +
+                  ":");
+    out.push_back("COPY (" + batch + ") TO STDOUT");
+    // copy_write.h: the write mode is chosen from the catalog when the step runs.
+    if (spec_.on_conflict == OnConflict::kError) {
+      out.push_back("COPY " + target + " FROM STDIN" + keys +
+                    " (into a stage table, then INSERT ... SELECT, when the target has a BEFORE "
+                    "INSERT trigger, a rule or row security, or keys copy cannot know)");
+    } else {
+      out.push_back("COPY <stage table> FROM STDIN; INSERT INTO " + target +
+                    " SELECT ... FROM <stage table>" + conflict + keys);
+    }
     return out;
   }
   std::vector<std::string> DescribeDown(const StepEnv& env) const override {
