@@ -246,10 +246,17 @@ class ObjectsRunner {
       key.push_back(rows.at(i, k));
       key_text.push_back(rows.get(i, k));
     }
+    const bool uploaded = it->state == ObjectItem::State::kUploaded;
     if (it->state != ObjectItem::State::kRejected && !set_cols_.empty()) {
       PLANRUN_RETURN_IF_ERROR(WriteSet(rows, i, *it, key));
     }
     if (it->state == ObjectItem::State::kRejected) {
+      // Rejected after its upload (the row changed meanwhile): the object is
+      // planrun's all the same, so rollback deletes it.
+      if (uploaded) {
+        PLANRUN_RETURN_IF_ERROR(RecordObject(*ctx_.db, objects_, KeyJson(key_text), it->location,
+                                             true, it->size, it->sha256));
+      }
       nlohmann::json input = nlohmann::json::object();
       for (size_t c = 0; c < cols_.size(); ++c) {
         input[cols_[c].name] = rows.at(i, c) ? nlohmann::json(*rows.at(i, c)) : nlohmann::json();
@@ -257,7 +264,6 @@ class ObjectsRunner {
       rejects->push_back({0, "", KeyJson(key_text), input.dump(), it->reason, ""});
       return Status::OK();
     }
-    const bool uploaded = it->state == ObjectItem::State::kUploaded;
     PLANRUN_RETURN_IF_ERROR(RecordObject(*ctx_.db, objects_, KeyJson(key_text), it->location,
                                          uploaded, it->size, it->sha256));
     ++*written;
@@ -270,34 +276,51 @@ class ObjectsRunner {
     return Status::OK();
   }
 
-  // Saves the row's previous `set` values (first time only) and writes the
-  // new ones, both only while its URL column (with a hook: every column it
-  // read) still holds what was read; a row changed meanwhile is rejected.
+  // Locks the row while its URL column (with a hook: every column the hook
+  // read) still holds what was read, then saves its previous `set` values
+  // (first time only) and writes the new ones; a row changed meanwhile is
+  // rejected untouched. The lock keeps other sessions from changing the row
+  // between the save and the write, so rollback restores what was replaced.
   Status WriteSet(const pg::Result& rows, size_t i, ObjectItem& it,
                   const std::vector<pg::Value>& key) {
-    std::vector<pg::Value> prev_params = key;
-    const std::string same = Unchanged(rows, i, key.size() + 1, &prev_params);
+    std::vector<pg::Value> lock_params = key;
+    const std::string same = Unchanged(rows, i, key.size() + 1, &lock_params);
+    pg::Result locked;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Query("SELECT 1 FROM " + spec_.table.Quoted() + " WHERE " +
+                                               KeyMatch(spec_.key, 1) + same + " FOR UPDATE",
+                                           lock_params, &locked));
+    if (locked.rows.empty()) {
+      it.Reject(
+          "the row changed while its object was being transferred; run planrun apply "
+          "--retry-rejects");
+      return Status::OK();
+    }
+    pg::Result saved;
     PLANRUN_RETURN_IF_ERROR(
         ctx_.db->Query("INSERT INTO " + prev_ + " SELECT " + QuoteIdentList(spec_.key) + ", " +
                            QuoteIdentList(set_cols_) + " FROM " + spec_.table.Quoted() + " WHERE " +
-                           KeyMatch(spec_.key, 1) + same + " ON CONFLICT DO NOTHING",
-                       prev_params));
+                           KeyMatch(spec_.key, 1) + " ON CONFLICT DO NOTHING",
+                       key, &saved));
     std::vector<std::string> sets;
     for (size_t c = 0; c < set_cols_.size(); ++c) {
       sets.push_back(QuoteIdent(set_cols_[c]) + " = $" + std::to_string(c + 1));
     }
     std::vector<pg::Value> params(it.values.begin(), it.values.end());
     params.insert(params.end(), key.begin(), key.end());
-    const std::string unchanged = Unchanged(rows, i, params.size() + 1, &params);
     pg::Result r;
-    PLANRUN_RETURN_IF_ERROR(
-        ctx_.db->Query("UPDATE " + spec_.table.Quoted() + " SET " + Join(sets, ", ") + " WHERE " +
-                           KeyMatch(spec_.key, set_cols_.size() + 1) + unchanged,
-                       params, &r));
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Query("UPDATE " + spec_.table.Quoted() + " SET " +
+                                               Join(sets, ", ") + " WHERE " +
+                                               KeyMatch(spec_.key, set_cols_.size() + 1),
+                                           params, &r));
     if (r.affected == 0) {
-      it.Reject(
-          "the row changed while its object was being transferred; run planrun apply "
-          "--retry-rejects");
+      // A BEFORE UPDATE trigger (or a rule) kept the row as it was: nothing
+      // of it is planrun's to restore.
+      if (saved.affected == 1) {
+        PLANRUN_RETURN_IF_ERROR(
+            ctx_.db->Query("DELETE FROM " + prev_ + " WHERE " + KeyMatch(spec_.key, 1), key));
+      }
+      it.Reject("the UPDATE of the row changed nothing (a trigger or rule on " +
+                spec_.table.Display() + " kept it)");
     }
     return Status::OK();
   }

@@ -372,7 +372,8 @@ TEST_CASE("a row whose URL changes during its transfer is rejected, not given th
   const std::string db = "planrun_objects_stale";
   const std::string conn = FreshDatabase(db);
   MakeDesigns(conn, server.Url(), 1);
-  const std::string dir = PlanDir(kHttpStore, "      max_rejects: 1\n");
+  const std::string dir =
+      PlanDir(kHttpStore, "      max_rejects: 1\n      delete_on_rollback: true\n");
   setenv("PGDATABASE", db.c_str(), 1);
   setenv("STORAGE_URL", (server.Url() + "/store").c_str(), 1);
   setenv("STORAGE_KEY", "tok-stale", 1);
@@ -397,6 +398,56 @@ TEST_CASE("a row whose URL changes during its transfer is rejected, not given th
   CHECK(QueryValue(conn,
                    "SELECT coalesce(storage_url, 'NULL') || ' ' || image_url FROM "
                    "custom_design") == "NULL " + server.Url() + "/src/new.png?size=77");
+  // The old image was uploaded before the row changed: rollback deletes it,
+  // and leaves the row as the application wrote it.
+  CHECK(Stats(server.Url())["objects"].size() == 1);
+  CommandResult rb =
+      Planrun(db, {"--plans", dir, "rollback"},
+              {{"STORAGE_URL", server.Url() + "/store"}, {"STORAGE_KEY", "tok-stale"}});
+  INFO(rb.err);
+  CHECK(rb.exit_code == 0);
+  CHECK(rb.err.find("deleted 1 uploaded objects") != std::string::npos);
+  CHECK(Stats(server.Url())["objects"].empty());
+  CHECK(QueryValue(conn,
+                   "SELECT coalesce(storage_url, 'NULL') || ' ' || image_url FROM "
+                   "custom_design") == "NULL " + server.Url() + "/src/new.png?size=77");
+}
+
+TEST_CASE("a row a trigger keeps as it is is rejected, and rollback leaves it alone") {
+  FaultServer server;
+  const std::string db = "planrun_objects_trigger";
+  const std::string conn = FreshDatabase(db);
+  MakeDesigns(conn, server.Url(), 4);
+  ExecSql(conn,
+          "CREATE FUNCTION keep_three() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+          "IF NEW.id = 3 THEN RETURN NULL; END IF; RETURN NEW; END $$;"
+          "CREATE TRIGGER keep_three BEFORE UPDATE ON custom_design FOR EACH ROW EXECUTE "
+          "FUNCTION keep_three()");
+  const std::string dir = PlanDir(kHttpStore, "      max_rejects: 1\n");
+  const std::map<std::string, std::string> env = {{"STORAGE_URL", server.Url() + "/store"},
+                                                  {"STORAGE_KEY", "tok-trigger"}};
+  CommandResult r = Planrun(db, {"--plans", dir, "apply"}, env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(QueryValue(conn, "SELECT reason FROM planrun.rejects") ==
+        "the UPDATE of the row changed nothing (a trigger or rule on custom_design kept it)");
+  CHECK(QueryValue(conn,
+                   "SELECT string_agg(id::text, ',' ORDER BY id) FROM custom_design WHERE "
+                   "storage_url IS NOT NULL") == "1,2,4");
+  // Row 3 has no saved previous values: the application may change it, and
+  // rollback does not put anything back over that.
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FROM planrun_backup.v1__images_to_storage__public__"
+                   "custom_design__prev") == "3");
+  ExecSql(conn,
+          "ALTER TABLE custom_design DISABLE TRIGGER keep_three;"
+          "UPDATE custom_design SET storage_url = 'app' WHERE id = 3");
+  CommandResult rb = Planrun(db, {"--plans", dir, "rollback"}, env);
+  INFO(rb.err);
+  REQUIRE(rb.exit_code == 0);
+  CHECK(QueryValue(conn,
+                   "SELECT string_agg(id || '=' || coalesce(storage_url, 'NULL'), ',' "
+                   "ORDER BY id) FROM custom_design") == "1=NULL,2=NULL,3=app,4=NULL");
 }
 
 TEST_CASE("--retry-rejects moves the rejected rows once their URLs are fixed") {
