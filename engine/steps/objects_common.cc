@@ -13,10 +13,15 @@
 
 namespace planrun {
 
+TableName ObjectsBackupName(const ObjectsSpec& spec, const StepEnv& env,
+                            const std::string& suffix) {
+  return TableName{env.names.backup,
+                   BackupTableName(env.plan->version.text, env.decl->id, spec.Target(), suffix)};
+}
+
 std::string ObjectsBackupTable(const ObjectsSpec& spec, const StepEnv& env,
                                const std::string& suffix) {
-  return QuoteIdent(env.names.backup) + "." +
-         QuoteIdent(BackupTableName(env.plan->version.text, env.decl->id, spec.Target(), suffix));
+  return ObjectsBackupName(spec, env, suffix).Quoted();
 }
 
 net::ClientOptions ObjectsClientOptions(const ObjectsSpec& spec, StepContext& ctx) {
@@ -68,16 +73,16 @@ Status DeleteUploadedObjects(const ObjectsSpec& spec, StepContext& ctx,
 
 std::string CreateObjectsTableSql(const std::string& objects_table) {
   return "CREATE TABLE IF NOT EXISTS " + objects_table +
-         " (row_key text PRIMARY KEY, location text NOT NULL, uploaded boolean NOT NULL, "
-         "bytes bigint NOT NULL, sha256 text NOT NULL)";
+         " (row_key text NOT NULL, location text NOT NULL, uploaded boolean NOT NULL, "
+         "bytes bigint NOT NULL, sha256 text NOT NULL, PRIMARY KEY (row_key, location))";
 }
 
 Status RecordObject(pg::Session& db, const std::string& objects_table, const std::string& row_key,
                     const std::string& location, bool uploaded, int64_t bytes,
                     const std::string& sha256) {
   return db.Query("INSERT INTO " + objects_table +
-                      " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (row_key) DO UPDATE SET location "
-                      "= excluded.location, uploaded = " +
+                      " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (row_key, location) DO UPDATE SET "
+                      "uploaded = " +
                       objects_table +
                       ".uploaded OR excluded.uploaded, bytes = excluded.bytes, sha256 = "
                       "excluded.sha256",

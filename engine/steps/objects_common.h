@@ -13,7 +13,10 @@
 
 namespace planrun {
 
-/// "<backup schema>.<v<version>__<id>__<schema>__<target table><suffix>>", quoted.
+/// <backup schema>.<v<version>__<id>__<schema>__<target table><suffix>>.
+TableName ObjectsBackupName(const ObjectsSpec& spec, const StepEnv& env, const std::string& suffix);
+
+/// ObjectsBackupName, quoted for SQL.
 std::string ObjectsBackupTable(const ObjectsSpec& spec, const StepEnv& env,
                                const std::string& suffix);
 
@@ -40,10 +43,15 @@ class ObjectsTempDir {
 Status DeleteUploadedObjects(const ObjectsSpec& spec, StepContext& ctx,
                              const std::string& objects_table, int64_t* deleted);
 
-/// Creates `objects_table` (row key, location, uploaded, bytes, sha256) when missing.
+/// Creates `objects_table` (row key, location, uploaded, bytes, sha256; one
+/// row per row key and location) when missing.
 std::string CreateObjectsTableSql(const std::string& objects_table);
 
-/// Records one stored object of the row `row_key` in `objects_table`.
+/// Records one stored object of the row `row_key` in `objects_table`. A
+/// location the step uploaded stays marked uploaded whatever later runs find
+/// there; a row that moved to another location (a changed key template, a
+/// restart) keeps its earlier locations, so rollback deletes exactly the
+/// objects the step uploaded, never ones that were in the store before.
 Status RecordObject(pg::Session& db, const std::string& objects_table, const std::string& row_key,
                     const std::string& location, bool uploaded, int64_t bytes,
                     const std::string& sha256);

@@ -92,23 +92,33 @@ class ObjectsRunner {
     return Summary();
   }
 
-  /// Puts the saved previous values back and drops the saved copy.
+  /// Puts the saved previous values back and drops the saved copy. The
+  /// columns come from the saved table itself (its primary key is the row
+  /// key, the others the saved columns), not from the step as it is now: a
+  /// restart after `key` or `set` was edited restores what the earlier
+  /// definition changed.
   Status Restore(int64_t* restored) {
     pg::Result r;
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Query("SELECT to_regclass($1) IS NOT NULL", {prev_}, &r));
     if (r.get(0, 0) != "t") return Status::OK();
-    if (!set_cols_.empty()) {
-      std::vector<std::string> match, prev_set;
-      for (const auto& k : spec_.key) {
-        match.push_back("t." + QuoteIdent(k) + " = p." + QuoteIdent(k));
-      }
-      for (const auto& c : set_cols_) prev_set.push_back("p." + QuoteIdent(c));
+    const TableName saved = ObjectsBackupName(spec_, ctx_.env, "__prev");
+    std::vector<std::string> key;
+    std::vector<ColumnInfo> columns;
+    PLANRUN_RETURN_IF_ERROR(LoadPrimaryKey(*ctx_.db, saved, &key));
+    PLANRUN_RETURN_IF_ERROR(LoadColumns(*ctx_.db, saved, &columns));
+    std::vector<std::string> match, cols, prev_set;
+    for (const auto& k : key) match.push_back("t." + QuoteIdent(k) + " = p." + QuoteIdent(k));
+    for (const std::string& c : ColumnNames(columns)) {
+      if (std::find(key.begin(), key.end(), c) != key.end()) continue;
+      cols.push_back(c);
+      prev_set.push_back("p." + QuoteIdent(c));
+    }
+    if (!cols.empty() && !key.empty()) {
       pg::Result u;
-      PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("UPDATE " + spec_.table.Quoted() + " AS t SET (" +
-                                                QuoteIdentList(set_cols_) + ") = ROW(" +
-                                                Join(prev_set, ", ") + ") FROM " + prev_ +
-                                                " AS p WHERE " + Join(match, " AND "),
-                                            &u));
+      PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
+          "UPDATE " + spec_.table.Quoted() + " AS t SET (" + QuoteIdentList(cols) + ") = ROW(" +
+              Join(prev_set, ", ") + ") FROM " + prev_ + " AS p WHERE " + Join(match, " AND "),
+          &u));
       *restored = u.affected;
     }
     return ctx_.db->Exec("DROP TABLE " + prev_);

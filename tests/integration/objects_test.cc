@@ -261,6 +261,46 @@ TEST_CASE("a dir store or nginx holding other bytes at a key: the row is rejecte
   CHECK(ReadAll(out + "/" + sha1 + ".png") == "not the source");
 }
 
+TEST_CASE(
+    "after a restart with another key template, rollback deletes only what the step "
+    "uploaded") {
+  FaultServer server;
+  const std::string db = "planrun_objects_rekey";
+  const std::string conn = FreshDatabase(db);
+  MakeDesigns(conn, server.Url(), 3, 1);  // row 4 points at a 404
+  const std::string out = TempDir("objects-rekey");
+  const std::map<std::string, std::string> env = {{"OUT_DIR", out}};
+  auto plan = [&](const std::string& prefix) {
+    return PlanDir("{store: dir, path: env:OUT_DIR, key: \"" + prefix + "/{id}.png\"}",
+                   "      batch_size: 2\n      delete_on_rollback: true\n");
+  };
+  // The first run stores a/1..a/3, then fails on the 404.
+  const std::string first = plan("a");
+  CommandResult failed = Planrun(db, {"--plans", first, "apply"}, env);
+  REQUIRE(failed.exit_code == 1);
+  CHECK(ReadAll(out + "/a/3.png") == SourceBody("img3.png", 1003));
+  // The key template changes, and another system already put b/1.png there.
+  ExecSql(conn, "DELETE FROM custom_design WHERE id = 4");
+  WriteFile(out + "/b/1.png", SourceBody("img1.png", 1001));
+  const std::string second = plan("b");
+  CommandResult again =
+      Planrun(db, {"--plans", second, "apply", "--restart-step", "images_to_storage"}, env);
+  INFO(again.err);
+  REQUIRE(again.exit_code == 0);
+  CHECK(QueryValue(conn, "SELECT string_agg(storage_url, ',' ORDER BY id) FROM custom_design") ==
+        out + "/b/1.png," + out + "/b/2.png," + out + "/b/3.png");
+  CommandResult rb = Planrun(db, {"--plans", second, "rollback"}, env);
+  INFO(rb.err);
+  REQUIRE(rb.exit_code == 0);
+  // a/1..a/3 and b/2, b/3 were the step's; b/1 was there before it.
+  for (const std::string f : {"a/1", "a/2", "a/3", "b/2", "b/3"}) {
+    CHECK_FALSE(std::filesystem::exists(out + "/" + f + ".png"));
+  }
+  CHECK(ReadAll(out + "/b/1.png") == SourceBody("img1.png", 1001));
+  CHECK(QueryValue(conn, "SELECT count(*) FROM custom_design WHERE storage_url IS NOT NULL") ==
+        "0");
+}
+
 /// "schema.table" of the step's __objects tracking table.
 std::string ObjectsTable(const std::string& conn) {
   return QueryValue(conn,
