@@ -134,6 +134,10 @@ Status CollectStatus(const std::vector<std::unique_ptr<Plan>>& plans, RunEnv& en
     }
     if (ps.state == "failed")
       ps.notes.push_back("failed: fix the cause, then run planrun apply to resume");
+    if (ps.state == "rolled_back" && !ps.error.empty()) {
+      // on_failure: rollback undid it; the first line names the step and why.
+      ps.notes.push_back(ps.error.substr(0, ps.error.find('\n')));
+    }
     if (ps.drift) ps.notes.push_back("file changed since it was applied (drift)");
     if (ps.file_missing) ps.notes.push_back("no plan file for this version in the plans directory");
     if ((ps.state == "pending" || ps.state == "rolled_back") && newest_applied &&

@@ -354,7 +354,10 @@ TEST_CASE("on_failure: rollback undoes a failed plan, data included, and exits 1
         "    expected: 1\n"
         "    actual:   0");
   CommandResult status = Planrun(db, {"--plans", dir, "status"});
-  CHECK(status.out.find("1        slugs  rolled_back  0/5") != std::string::npos);
+  CHECK(status.out.find("1        slugs  rolled_back  0/5    -           -\n"
+                        "  ! apply failed and the plan was rolled back (on_failure: rollback): "
+                        "step 'check' of plan 1 slugs failed to apply: verify step 'check' "
+                        "failed: 1 of 1 assertions\n") != std::string::npos);
 
   // Fixed, the plan applies from the start.
   WriteFile(dir + "/001_slugs.yaml", AutoRollbackPlan("on_failure: rollback", "0"));
