@@ -51,6 +51,16 @@ TEST_CASE("WithContext prefixes the message and keeps code and SQLSTATE") {
   CHECK(Status::OK().WithContext("step 'fill'").message() == "");
 }
 
+TEST_CASE("WithMessage replaces the message and keeps code and SQLSTATE") {
+  Status s =
+      Status::Database("deadlock detected", "40P01").WithMessage("deadlock detected\nundone");
+  CHECK(s.code() == StatusCode::kDatabase);
+  CHECK(s.sqlstate() == "40P01");
+  CHECK(s.message() == "deadlock detected\nundone");
+  CHECK(ExitCode(s) == ExitCode(Status::Database("x")));
+  CHECK(Status::OK().WithMessage("ignored").ok());
+}
+
 TEST_CASE("Copies share the same error") {
   Status a = Status::Io("cannot read x");
   Status b = a;
