@@ -388,22 +388,28 @@ class TransformStep : public Step {
   Reversibility reversibility() const override { return Reversibility::kReversible; }
 
   std::vector<std::string> DescribeUp(const StepEnv& env) const override {
-    std::vector<std::string> out = {
-        "-- per batch of " + std::to_string(spec_.settings.batch_size) + " rows" +
-            (spec_.hook.present ? ", through the hook " + spec_.hook.source.chunk_name : "") + ":",
-        BatchSql(spec_, "(<key>) > (<last key>)", spec_.settings.batch_size),
-        "INSERT INTO " + PrevTable(spec_, env) + " <previous values of " +
-            QuoteIdentList(spec_.set) + ">"};
+    // What TransformRunner::HookAndWrite and SqlBatch run, per batch.
+    const std::string batch = BatchSql(spec_, "(<key>) > (<last key>)", spec_.settings.batch_size);
+    const std::string prev = PrevTable(spec_, env);
+    const std::string per =
+        "-- per batch of " + std::to_string(spec_.settings.batch_size) + " rows";
     if (spec_.hook.present) {
-      out.push_back("UPDATE " + spec_.table.Quoted() + " SET (" + QuoteIdentList(spec_.set) +
-                    ") = <hook output> WHERE <key in batch>");
-    } else {
-      std::vector<std::string> sets;
-      for (const auto& [c, e] : spec_.sql) sets.push_back(QuoteIdent(c) + " = (" + e + ")");
-      out.push_back("UPDATE " + spec_.table.Quoted() + " AS t SET " + Join(sets, ", ") +
-                    " WHERE <key in batch>");
+      return {per + ", through the hook " + spec_.hook.source.chunk_name + ":",
+              "COPY (" + batch + ") TO STDOUT",
+              "COPY <stage table> FROM STDIN -- each row's key and the hook's new values",
+              "WITH upd AS (UPDATE " + spec_.table.Quoted() + " AS t SET (" +
+                  QuoteIdentList(spec_.set) + ") = <stage values> FROM <stage table> JOIN " +
+                  spec_.table.Quoted() + " AS o ON <key> WHERE <key in batch> RETURNING <key>, " +
+                  "<previous values of " + QuoteIdentList(spec_.set) + ">) INSERT INTO " + prev +
+                  " SELECT * FROM upd"};
     }
-    return out;
+    std::vector<std::string> sets;
+    for (const auto& [c, e] : spec_.sql) sets.push_back(QuoteIdent(c) + " = (" + e + ")");
+    return {per + ":", "CREATE TEMP TABLE <batch> AS " + batch,
+            "INSERT INTO " + prev + " <previous values of " + QuoteIdentList(spec_.set) +
+                "> FROM " + spec_.table.Quoted() + " JOIN <batch>",
+            "UPDATE " + spec_.table.Quoted() + " AS t SET " + Join(sets, ", ") +
+                " WHERE <key in batch>"};
   }
   std::vector<std::string> DescribeDown(const StepEnv& env) const override {
     return {"UPDATE " + spec_.table.Quoted() + " SET (" + QuoteIdentList(spec_.set) +

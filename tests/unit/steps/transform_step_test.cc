@@ -1,0 +1,57 @@
+// What `planrun plan` shows for a transform step: the statements each batch
+// runs, with a hook (COPY out, COPY into a stage table, one UPDATE that also
+// saves the previous values) and with SQL expressions.
+#include "steps/transform_step.h"
+
+#include <catch2/catch.hpp>
+
+#include "plan/plan.h"
+#include "step_harness.h"
+
+namespace planrun {
+namespace testing {
+namespace {
+
+/// DescribeUp of the transform body `yaml`, as step s1 of plan 2.
+std::vector<std::string> Up(const std::string& yaml) {
+  std::unique_ptr<Step> step;
+  PARSE_OK(ParseTransformStep, yaml, &step);
+  Plan plan;
+  REQUIRE(Version::Parse("2", &plan.version));
+  StepDecl decl;
+  decl.id = "s1";
+  StepEnv env;
+  env.plan = &plan;
+  env.decl = &decl;
+  env.names.backup = "planrun_backup";
+  return step->DescribeUp(env);
+}
+
+TEST_CASE("a transform with a hook: COPY out, COPY into the stage, one UPDATE saving the old") {
+  CHECK(Up("table: users\nkey: id\ncolumns: [username]\nset: [slug]\nbatch_size: 500\n"
+           "lua: |\n  function transform(row) return {slug = row.username} end\n") ==
+        std::vector<std::string>{
+            "-- per batch of 500 rows, through the hook plan.yaml:",
+            "COPY (SELECT \"id\", \"username\" FROM \"users\" WHERE (<key>) > (<last key>) ORDER "
+            "BY \"id\" LIMIT 500 FOR UPDATE) TO STDOUT",
+            "COPY <stage table> FROM STDIN -- each row's key and the hook's new values",
+            "WITH upd AS (UPDATE \"users\" AS t SET (\"slug\") = <stage values> FROM <stage table> "
+            "JOIN \"users\" AS o ON <key> WHERE <key in batch> RETURNING <key>, <previous values "
+            "of \"slug\">) INSERT INTO \"planrun_backup\".\"v2__s1__public__users__prev\" SELECT * "
+            "FROM upd"});
+}
+
+TEST_CASE("a transform with SQL: the batch's keys, the saved values, one UPDATE") {
+  CHECK(Up("table: users\nkey: id\nset: {slug: lower(username)}\nwhere: slug IS NULL\n") ==
+        std::vector<std::string>{
+            "-- per batch of 5000 rows:",
+            "CREATE TEMP TABLE <batch> AS SELECT \"id\" FROM \"users\" WHERE (slug IS NULL) AND "
+            "(<key>) > (<last key>) ORDER BY \"id\" LIMIT 5000 FOR UPDATE",
+            "INSERT INTO \"planrun_backup\".\"v2__s1__public__users__prev\" <previous values of "
+            "\"slug\"> FROM \"users\" JOIN <batch>",
+            "UPDATE \"users\" AS t SET \"slug\" = (lower(username)) WHERE <key in batch>"});
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace planrun
