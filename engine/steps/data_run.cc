@@ -107,7 +107,9 @@ Status DataRun::CommitBatch(const std::optional<std::vector<std::string>>& last_
   PLANRUN_RETURN_IF_ERROR(store_.AddRejects(rejects));
   PLANRUN_RETURN_IF_ERROR(store_.Save(next));
   if (first_reject_.empty() && !rejects.empty()) {
-    first_reject_ = "key " + rejects[0].row_key + ": " + rejects[0].reason;
+    // Its first line: PostgreSQL's DETAIL stays in planrun rejects.
+    const std::string& reason = rejects[0].reason;
+    first_reject_ = "key " + rejects[0].row_key + ": " + reason.substr(0, reason.find('\n'));
   }
   PLANRUN_RETURN_IF_ERROR(store_.SaveProgress(next.rows_read, std::nullopt));
   cp_ = next;

@@ -236,6 +236,7 @@ class TransformRunner {
     PLANRUN_RETURN_IF_ERROR(
         pool_->Run(run_.checkpoint().batches + 1, in_names_, values, spec_.set, &results));
     std::string text;
+    std::vector<size_t> staged;  // the row of each line of `text`
     std::vector<RawField> out(spec_.key.size() + spec_.set.size());
     for (size_t i = 0; i < rows.size(); ++i) {
       const RowResult& r = results[i];
@@ -258,9 +259,42 @@ class TransformRunner {
         continue;
       }
       AppendCopyRow(&text, out);
-      ++*written;
+      staged.push_back(i);
     }
-    if (*written == 0) return Status::OK();
+    if (staged.empty()) return Status::OK();
+    std::vector<std::string> first, last;
+    PLANRUN_RETURN_IF_ERROR(KeyOf(rows.front(), key_idx_, &first));
+    PLANRUN_RETURN_IF_ERROR(KeyOf(rows.back(), key_idx_, &last));
+    const std::string update = UpdateSql(first, last);
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("SAVEPOINT planrun_transform_batch"));
+    Status st = WriteStaged(text, update);
+    if (st.ok()) {
+      *written += static_cast<int64_t>(staged.size());
+      return ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_batch");
+    }
+    if (!IsValueRefused(st)) return st;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("ROLLBACK TO SAVEPOINT planrun_transform_batch"));
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_batch"));
+    std::vector<std::string> lines = Split(text, '\n');
+    lines.pop_back();  // after the last newline
+    return Bisect(rows, values, lines, staged, 0, lines.size(), update, written, rejects);
+  }
+
+  // One statement: `o` is the row before the update (the batch holds its
+  // lock), saved into prev. The key range lets both scans of the table use
+  // its key index from the batch's first key, not from the table's start.
+  std::string UpdateSql(const std::vector<std::string>& first,
+                        const std::vector<std::string>& last) const {
+    return "WITH upd AS (UPDATE " + spec_.table.Quoted() + " AS t SET (" +
+           QuoteIdentList(spec_.set) + ") = ROW(" + Prefixed(spec_.set, "s") + ") FROM " + stage_ +
+           " AS s JOIN " + spec_.table.Quoted() + " AS o ON " + Match(spec_.key, "o", "s") +
+           " AND " + KeyRange("o", first, last) + " WHERE " + Match(spec_.key, "t", "s") + " AND " +
+           KeyRange("t", first, last) + " RETURNING " + Prefixed(spec_.key, "o") + ", " +
+           Prefixed(spec_.set, "o") + ") INSERT INTO " + prev_ + " SELECT * FROM upd";
+  }
+
+  // Stages `text` (COPY text of key and new values) and runs `update`.
+  Status WriteStaged(const std::string& text, const std::string& update) {
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("TRUNCATE " + stage_));
     bool sent = false;
     PLANRUN_RETURN_IF_ERROR(
@@ -269,19 +303,49 @@ class TransformRunner {
           sent = *done = true;
           return Status::OK();
         }));
-    // One statement: `o` is the row before the update (the batch holds its
-    // lock), saved into prev. The key range lets both scans of the table use
-    // its key index from the batch's first key, not from the table's start.
-    std::vector<std::string> first, last;
-    PLANRUN_RETURN_IF_ERROR(KeyOf(rows.front(), key_idx_, &first));
-    PLANRUN_RETURN_IF_ERROR(KeyOf(rows.back(), key_idx_, &last));
-    return ctx_.db->Exec(
-        "WITH upd AS (UPDATE " + spec_.table.Quoted() + " AS t SET (" + QuoteIdentList(spec_.set) +
-        ") = ROW(" + Prefixed(spec_.set, "s") + ") FROM " + stage_ + " AS s JOIN " +
-        spec_.table.Quoted() + " AS o ON " + Match(spec_.key, "o", "s") + " AND " +
-        KeyRange("o", first, last) + " WHERE " + Match(spec_.key, "t", "s") + " AND " +
-        KeyRange("t", first, last) + " RETURNING " + Prefixed(spec_.key, "o") + ", " +
-        Prefixed(spec_.set, "o") + ") INSERT INTO " + prev_ + " SELECT * FROM upd");
+    return ctx_.db->Exec(update);
+  }
+
+  // A value PostgreSQL refuses for one row (a data exception, SQLSTATE class
+  // 22, or a constraint, class 23): the row is rejected, not the batch.
+  static bool IsValueRefused(const Status& st) {
+    return st.sqlstate().size() == 5 &&
+           (st.sqlstate().rfind("22", 0) == 0 || st.sqlstate().rfind("23", 0) == 0);
+  }
+
+  // Writes lines [begin, end) of a batch PostgreSQL refused as a whole: each
+  // half under its own savepoint, halving again where it is refused, until
+  // the refused rows stand alone; those are rejected with PostgreSQL's
+  // message. A batch with k refused rows of n takes about 2k log2(n) tries.
+  Status Bisect(const std::vector<std::vector<RawField>>& rows,
+                const std::vector<std::vector<Value>>& values,
+                const std::vector<std::string>& lines, const std::vector<size_t>& staged,
+                size_t begin, size_t end, const std::string& update, int64_t* written,
+                std::vector<Reject>* rejects) {
+    if (begin == end) return Status::OK();
+    std::string text;
+    for (size_t l = begin; l < end; ++l) text.append(lines[l]).push_back('\n');
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("SAVEPOINT planrun_transform_part"));
+    Status st = WriteStaged(text, update);
+    if (st.ok()) {
+      *written += static_cast<int64_t>(end - begin);
+      return ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_part");
+    }
+    if (!IsValueRefused(st)) return st;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("ROLLBACK TO SAVEPOINT planrun_transform_part"));
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_part"));
+    if (end - begin == 1) {
+      const size_t i = staged[begin];
+      std::vector<std::string> k;
+      PLANRUN_RETURN_IF_ERROR(KeyOf(rows[i], key_idx_, &k));
+      rejects->push_back({0, "", KeyJson(k), RowJson(cols_, values[i]),
+                          "PostgreSQL refused the new values: " + st.message(), ""});
+      return Status::OK();
+    }
+    const size_t mid = begin + (end - begin) / 2;
+    PLANRUN_RETURN_IF_ERROR(
+        Bisect(rows, values, lines, staged, begin, mid, update, written, rejects));
+    return Bisect(rows, values, lines, staged, mid, end, update, written, rejects);
   }
 
   // "(a.k1, a.k2) >= (first) AND (a.k1, a.k2) <= (last)", typed literals.
