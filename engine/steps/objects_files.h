@@ -26,6 +26,13 @@ struct ScannedFile {
   std::string refused;              // not empty: why the entry is not read (a link, ...)
 };
 
+/// What a scan reads of each file.
+struct ScanOptions {
+  bool read = true;       // open and hash each file; false: list names and sizes only (dry run)
+  bool json = false;      // keep the content of a file that parses as JSON (with read)
+  int64_t max_bytes = 0;  // a file larger than this is refused; 0: no cap
+};
+
 /// Checks a files glob: not empty, relative, no empty, "." or ".." part, and
 /// "**" only as a whole part; `*why` completes "the glob ...": "is empty; ...".
 bool CheckFilesGlob(const std::string& glob, std::string* why);
@@ -38,16 +45,31 @@ bool GlobMatch(const std::string& glob, const std::string& path);
 bool GlobCouldEnter(const std::string& glob, const std::string& dir);
 
 /// Lists the entries under `root` (a real path to a folder) that match
-/// `glob`, in byte order of path: regular files hashed and parsed, links
-/// and other non-regular entries refused with the reason. A link to a
-/// folder the glob could enter is refused too (and not entered).
-Status ScanFiles(const std::string& root, const std::string& glob, std::vector<ScannedFile>* out);
+/// `glob`, in byte order of path: regular files read as `opts` says; links,
+/// other non-regular entries, files larger than max_bytes, unreadable ones,
+/// names that are not UTF-8 (their path shows each bad byte as \xNN) and
+/// folders that cannot be listed are refused with the reason. A link to a
+/// folder the glob could enter is refused too (and not entered). Only a
+/// root that cannot be listed is an error.
+Status ScanFiles(const std::string& root, const std::string& glob, const ScanOptions& opts,
+                 std::vector<ScannedFile>* out);
 
 /// Copies `path` under `root` to `to`, following no symbolic link on the
-/// way (a link or a non-regular file is an error), and gives the sha256
+/// way and opening nothing that blocks (a link or a non-regular file is an
+/// error), reading at most `scanned_size` + 1 bytes, and gives the sha256
 /// and size of what was copied.
-Status CopyFileBeneath(const std::string& root, const std::string& path, const std::string& to,
-                       std::string* sha256, int64_t* size);
+Status CopyFileBeneath(const std::string& root, const std::string& path, int64_t scanned_size,
+                       const std::string& to, std::string* sha256, int64_t* size);
+
+/// Splits `list` into runs of at most `max_rows` entries whose values
+/// (path, name, refused, JSON) add up to less than `max_bytes` (a run ends
+/// with the entry that reaches it): the end index of each run, in order.
+std::vector<size_t> ListChunkEnds(const std::vector<ScannedFile>& list, size_t max_rows,
+                                  size_t max_bytes);
+
+/// The Content-Type of a file by the extension of `name`
+/// ("application/octet-stream" for others).
+std::string ContentTypeForName(const std::string& name);
 
 /// Adds to `vars` each of `names` ("json" or "json.a.b") that `json` holds:
 /// the whole content for "json"; a field's text for a string, its JSON

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,8 @@ namespace {
 const char kListColumns[] = "path, name, size, sha256, mtime, json, refused";
 /// Rows per INSERT while the list is stored.
 constexpr size_t kListChunk = 500;
+/// Bytes of values per INSERT while the list is stored (far below PostgreSQL's 1 GB message cap).
+constexpr size_t kListChunkBytes = 16 << 20;
 
 /// The columns of insert.columns, in order.
 std::vector<std::string> InsertColumns(const ObjectsSpec& spec) {
@@ -60,14 +63,13 @@ std::string InsertSql(const ObjectsSpec& spec) {
          ") DO NOTHING RETURNING " + QuoteIdentList(spec.insert.key);
 }
 
-/// Deletes the rows whose keys are in `inserted` (the rows the step inserted).
-std::string DeleteInsertedSql(const ObjectsSpec& spec, const std::string& inserted) {
+/// Deletes the rows of `table` whose `key` columns are in `inserted` (the
+/// rows the step inserted).
+std::string DeleteInsertedSql(const std::string& table, const std::vector<std::string>& key,
+                              const std::string& inserted) {
   std::vector<std::string> match;
-  for (const auto& k : spec.insert.key) {
-    match.push_back("t." + QuoteIdent(k) + " = i." + QuoteIdent(k));
-  }
-  return "DELETE FROM " + spec.insert.table.Quoted() + " AS t USING " + inserted + " AS i WHERE " +
-         Join(match, " AND ");
+  for (const auto& k : key) match.push_back("t." + QuoteIdent(k) + " = i." + QuoteIdent(k));
+  return "DELETE FROM " + table + " AS t USING " + inserted + " AS i WHERE " + Join(match, " AND ");
 }
 
 /// Runs one objects step with a files source.
@@ -134,8 +136,17 @@ class FilesRunner {
     pg::Result r;
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Query("SELECT to_regclass($1) IS NOT NULL", {inserted_}, &r));
     if (r.get(0, 0) == "t") {
+      // The keys as the table was made, not as insert.key reads now.
+      pg::Result cols;
+      PLANRUN_RETURN_IF_ERROR(ctx_.db->Query(
+          "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 "
+          "AND NOT attisdropped ORDER BY attnum",
+          {inserted_}, &cols));
+      std::vector<std::string> key;
+      for (size_t i = 0; i < cols.rows.size(); ++i) key.push_back(cols.get(i, 0));
       pg::Result d;
-      PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(DeleteInsertedSql(spec_, inserted_), &d));
+      PLANRUN_RETURN_IF_ERROR(
+          ctx_.db->Exec(DeleteInsertedSql(spec_.insert.table.Quoted(), key, inserted_), &d));
       *deleted = d.affected;
       PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("DROP TABLE " + inserted_));
     }
@@ -166,7 +177,10 @@ class FilesRunner {
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Query("SELECT to_regclass($1) IS NOT NULL", {files_}, &r));
     if (r.get(0, 0) == "t") return Status::OK();
     std::vector<ScannedFile> list;
-    PLANRUN_RETURN_IF_ERROR(ScanFiles(root_, spec_.files.glob, &list));
+    ScanOptions opts;
+    opts.json = !json_names_.empty();
+    opts.max_bytes = spec_.max_bytes;
+    PLANRUN_RETURN_IF_ERROR(ScanFiles(root_, spec_.files.glob, opts, &list));
     const int64_t refused = std::count_if(list.begin(), list.end(),
                                           [](const ScannedFile& f) { return !f.refused.empty(); });
     PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&]() -> Status {
@@ -186,8 +200,8 @@ class FilesRunner {
                                               " WITH NO DATA; ALTER TABLE " + inserted_ +
                                               " ADD PRIMARY KEY (" + key + ")"));
       }
-      for (size_t start = 0; start < list.size(); start += kListChunk) {
-        const size_t end = std::min(list.size(), start + kListChunk);
+      size_t start = 0;
+      for (const size_t end : ListChunkEnds(list, kListChunk, kListChunkBytes)) {
         std::vector<std::string> tuples;
         std::vector<pg::Value> params;
         for (size_t i = start; i < end; ++i) {
@@ -203,6 +217,7 @@ class FilesRunner {
         PLANRUN_RETURN_IF_ERROR(ctx_.db->Query(
             "INSERT INTO " + files_ + " (" + kListColumns + ") VALUES " + Join(tuples, ", "),
             params));
+        start = end;
       }
       return Status::OK();
     }));
@@ -214,7 +229,10 @@ class FilesRunner {
 
   Status DryRun() {
     std::vector<ScannedFile> list;
-    PLANRUN_RETURN_IF_ERROR(ScanFiles(root_, spec_.files.glob, &list));
+    ScanOptions opts;
+    opts.read = false;
+    opts.max_bytes = spec_.max_bytes;
+    PLANRUN_RETURN_IF_ERROR(ScanFiles(root_, spec_.files.glob, opts, &list));
     const int64_t refused = std::count_if(list.begin(), list.end(),
                                           [](const ScannedFile& f) { return !f.refused.empty(); });
     ctx_.out->Info("objects " + id_ + " (dry run): " + std::to_string(list.size() - refused) +
@@ -239,12 +257,14 @@ class FilesRunner {
       it.vars = {{"path", path}, {"name", rows.get(i, 1)}, {"mtime", rows.get(i, 4)}};
       AddJsonVars(rows.at(i, 5), json_names_, &it.vars);
       it.source_url = path;
+      it.content_type = ContentTypeForName(rows.get(i, 1));
       it.temp_file = temp_.File(i);
       if (rows.at(i, 6)) {
         it.Reject(path + " is " + *rows.at(i, 6));
         continue;
       }
-      Status st = CopyFileBeneath(root_, path, it.temp_file, &it.sha256, &it.size);
+      Status st = CopyFileBeneath(root_, path, std::stoll(rows.get(i, 2, "0")), it.temp_file,
+                                  &it.sha256, &it.size);
       if (!st.ok()) {
         it.Reject(st.message());
       } else if (it.sha256 != rows.get(i, 3) || std::to_string(it.size) != rows.get(i, 2)) {
@@ -299,13 +319,17 @@ class FilesRunner {
   }
 
   // Inserts the file's row unless its key is there already; a row the
-  // table refuses (a value of the wrong type, a constraint) rejects the file.
+  // table refuses (a data exception or a constraint: SQLSTATE class 22 or
+  // 23) rejects the file; any other error (a lock timeout, a deadlock, a
+  // lost connection) fails the batch.
   Status InsertRow(ObjectItem* it, int64_t* written, int64_t* skipped) {
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("SAVEPOINT planrun_objects_row"));
     pg::Result r;
     Status st = ctx_.db->Query(InsertSql(spec_),
                                std::vector<pg::Value>(it->values.begin(), it->values.end()), &r);
     if (!st.ok()) {
+      const std::string cls = st.sqlstate().substr(0, 2);
+      if (cls != "22" && cls != "23") return st;
       PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("ROLLBACK TO SAVEPOINT planrun_objects_row"));
       it->Reject("insert into " + spec_.insert.table.Display() + ": " + st.message());
       return Status::OK();
@@ -331,13 +355,13 @@ class FilesRunner {
     const size_t chunk = static_cast<size_t>(spec_.settings.batch_size);
     for (size_t start = 0; start < old.size(); start += chunk) {
       const size_t end = std::min(old.size(), start + chunk);
-      std::vector<int64_t> ids;
+      std::multimap<std::string, int64_t> ids_of;  // path -> reject ids
       std::vector<std::string> paths;
       for (size_t i = start; i < end; ++i) {
-        ids.push_back(old[i].id);
         const nlohmann::json key = nlohmann::json::parse(old[i].row_key, nullptr, false);
         if (key.is_array() && !key.empty() && key[0].is_string()) {
           paths.push_back(QuoteLiteral(key[0].get<std::string>()));
+          ids_of.emplace(key[0].get<std::string>(), old[i].id);
         }
       }
       pg::Result rows;
@@ -345,6 +369,12 @@ class FilesRunner {
           "SELECT " + std::string(kListColumns) + " FROM " + files_ + " WHERE path IN (" +
               (paths.empty() ? "NULL" : Join(paths, ", ")) + ") ORDER BY path",
           &rows));
+      // Only the rejects whose file is still in the list are retried.
+      std::vector<int64_t> ids;
+      for (size_t i = 0; i < rows.rows.size(); ++i) {
+        auto range = ids_of.equal_range(rows.get(i, 0));
+        for (auto it = range.first; it != range.second; ++it) ids.push_back(it->second);
+      }
       const int64_t before = run_.checkpoint().rows_rejected;
       PLANRUN_RETURN_IF_ERROR(Batch(client, rows, std::nullopt, ids));
       ctx_.out->Info("objects " + id_ + ": retried " + std::to_string(ids.size()) +
@@ -454,8 +484,9 @@ std::vector<std::string> DescribeObjectsFilesUp(const ObjectsSpec& spec, const S
 
 std::vector<std::string> DescribeObjectsFilesDown(const ObjectsSpec& spec, const StepEnv& env) {
   const std::string inserted = ObjectsBackupTable(spec, env, "__inserted");
-  std::vector<std::string> out = {DeleteInsertedSql(spec, inserted), "DROP TABLE " + inserted,
-                                  "DROP TABLE " + ObjectsBackupTable(spec, env, "__files")};
+  std::vector<std::string> out = {
+      DeleteInsertedSql(spec.insert.table.Quoted(), spec.insert.key, inserted),
+      "DROP TABLE " + inserted, "DROP TABLE " + ObjectsBackupTable(spec, env, "__files")};
   if (spec.delete_on_rollback) {
     out.push_back("-- DELETE every object the step uploaded from the " + spec.store.kind +
                   " store");

@@ -1,6 +1,7 @@
 // The `objects` step with a files source (`from: {files: glob, root: dir}`):
 // the step scans the folder once and keeps the list (path, name, size,
-// sha256, mtime, JSON content) in a table of its own in the backup schema,
+// sha256, mtime, the JSON content when a template names {json...}, why an
+// entry is refused) in a table of its own in the backup schema,
 // committed before the first transfer, so a re-run after a crash goes on over
 // the same list from its checkpoint. Per batch of files it copies each file
 // aside (a file whose bytes changed since the scan is rejected), uploads it

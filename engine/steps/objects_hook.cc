@@ -70,8 +70,8 @@ std::vector<std::string> DescribeSample(const std::string& step_id, size_t key_c
     } else if (it.state == ObjectItem::State::kRejected) {
       rejects.push_back(row + "rejected: " + it.reason);
     } else {
-      std::vector<std::string> headers;
-      for (const auto& [name, value] : it.headers) headers.push_back(name + ": " + value);
+      std::vector<std::string> headers;  // names only: values may be tokens
+      for (const auto& [name, value] : it.headers) headers.push_back(name);
       moves.push_back(row + Redact(it.source_url) + " -> " +
                       (it.key_given ? it.key : "the key template") +
                       (headers.empty() ? "" : ", headers " + Join(headers, ", ")));
@@ -172,6 +172,9 @@ void ObjectsHook::Take(const std::string& row, const std::vector<Value>& out,
     if (!IsHeaderName(name)) return reject("'" + name + "' is not an HTTP header name");
     if (text.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
       return reject("header '" + name + "' has a line break or NUL in its value");
+    }
+    if (text.empty()) {
+      return reject("header '" + name + "' has an empty value; leave it out instead");
     }
     if (std::find(kStoreOwnedHeaders.begin(), kStoreOwnedHeaders.end(), Lower(name)) !=
         kStoreOwnedHeaders.end()) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -98,7 +99,9 @@ TEST_CASE("a scan lists matching files in byte order with size, sha256, mtime an
   struct timespec times[2] = {{1700000000, 0}, {1700000000, 0}};
   REQUIRE(::utimensat(AT_FDCWD, a.c_str(), times, 0) == 0);
   std::vector<ScannedFile> files;
-  REQUIRE(ScanFiles(root.path(), "packages/**/*.taptik", &files).ok());
+  ScanOptions with_json;
+  with_json.json = true;
+  REQUIRE(ScanFiles(root.path(), "packages/**/*.taptik", with_json, &files).ok());
   // Byte order: 'B' (0x42) < 'a' (0x61), and "a/z" < "b".
   CHECK(Paths(files) ==
         std::vector<std::string>{"packages/B.taptik", "packages/a/z.taptik", "packages/b.taptik"});
@@ -112,6 +115,162 @@ TEST_CASE("a scan lists matching files in byte order with size, sha256, mtime an
   REQUIRE(files[2].json.has_value());
   CHECK(*files[2].json == "{\"meta\":{\"platform\":\"linux\"},\"name\":\"b\"}");
   CHECK(*files[0].json == "[1,2]");
+
+  // Without a template that names {json...}, no content is kept.
+  REQUIRE(ScanFiles(root.path(), "packages/**/*.taptik", ScanOptions(), &files).ok());
+  CHECK(files[2].sha256 == Sha256Hex("{\"name\": \"b\", \"meta\": {\"platform\": \"linux\"}}"));
+  CHECK_FALSE(files[2].json.has_value());
+  CHECK_FALSE(files[0].json.has_value());
+
+  // The dry run lists only: no file is opened.
+  ScanOptions listing;
+  listing.read = false;
+  listing.json = true;
+  REQUIRE(ScanFiles(root.path(), "packages/**/*.taptik", listing, &files).ok());
+  CHECK(Paths(files) ==
+        std::vector<std::string>{"packages/B.taptik", "packages/a/z.taptik", "packages/b.taptik"});
+  CHECK(files[1].size == 8);
+  CHECK(files[1].sha256.empty());
+  CHECK_FALSE(files[2].json.has_value());
+}
+
+TEST_CASE("a name that is not UTF-8, a file over max_bytes, an unreadable one are refused") {
+  Folder root;
+  root.Write("packages/caf\xc3\xa9.taptik", "utf8");
+  root.Write("packages/bad\xff\xfe.taptik", "latin-1 name");
+  root.Write("packages/big.taptik", "0123456789");
+  root.Write("packages/small.taptik", "0123");
+  root.Write("packages/\xe9t\xe9/x.taptik", "in a folder named in latin-1");
+  ScanOptions opts;
+  opts.max_bytes = 9;
+  std::vector<ScannedFile> files;
+  REQUIRE(ScanFiles(root.path(), "packages/**/*.taptik", opts, &files).ok());
+  CHECK(Paths(files) ==
+        std::vector<std::string>{"packages/\\xe9t\\xe9", "packages/bad\\xff\\xfe.taptik",
+                                 "packages/big.taptik", "packages/caf\xc3\xa9.taptik",
+                                 "packages/small.taptik"});
+  CHECK(files[0].refused == "a folder whose name is not valid UTF-8; it is not entered");
+  CHECK(files[1].name == "bad\\xff\\xfe.taptik");
+  CHECK(files[1].refused == "a file whose name is not valid UTF-8");
+  CHECK(files[1].sha256.empty());
+  CHECK(files[2].refused == "larger than max_bytes (9)");
+  CHECK(files[2].sha256.empty());
+  CHECK(files[3].refused.empty());
+  CHECK(files[3].sha256 == Sha256Hex("utf8"));
+  CHECK(files[4].refused.empty());
+  CHECK(files[4].size == 4);
+
+  // A listing-only scan refuses by the listed size too.
+  opts.read = false;
+  REQUIRE(ScanFiles(root.path(), "packages/**/*.taptik", opts, &files).ok());
+  CHECK(files[2].refused == "larger than max_bytes (9)");
+  CHECK(files[4].refused.empty());
+}
+
+/// Scans `root` as the user nobody when run as root (root reads whatever
+/// the mode says), as the current user otherwise: "path|refused|sha256" lines.
+std::string ScanWithoutRoot(const std::string& root, const std::string& glob) {
+  auto scan = [&] {
+    std::vector<ScannedFile> files;
+    const Status st = ScanFiles(root, glob, ScanOptions(), &files);
+    std::string out = st.ok() ? "" : "error: " + st.message() + "\n";
+    for (const auto& f : files) out += f.path + "|" + f.refused + "|" + f.sha256 + "\n";
+    return out;
+  };
+  if (::geteuid() != 0) return scan();
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+    const std::string out = scan();
+    const bool written =
+        ::write(fds[1], out.data(), out.size()) == static_cast<ssize_t>(out.size());
+    ::_exit(written ? 0 : 3);
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  return out;
+}
+
+TEST_CASE("an unreadable file or folder is refused and the scan goes on") {
+  Folder root;
+  root.Write("packages/locked.taptik", "secret");
+  root.Write("packages/sealed/x.taptik", "sealed");
+  root.Write("packages/open.taptik", "open");
+  for (const char* rel : {"", "/packages", "/packages/open.taptik"}) {
+    REQUIRE(::chmod((root.path() + rel).c_str(), 0755) == 0);
+  }
+  REQUIRE(::chmod((root.path() + "/packages/locked.taptik").c_str(), 0) == 0);
+  REQUIRE(::chmod((root.path() + "/packages/sealed").c_str(), 0) == 0);
+  const std::string listed = ScanWithoutRoot(root.path(), "packages/**/*.taptik");
+  REQUIRE(::chmod((root.path() + "/packages/sealed").c_str(), 0700) == 0);
+  CHECK(listed ==
+        "packages/locked.taptik|unreadable: Permission denied|\n"
+        "packages/open.taptik||" +
+            Sha256Hex("open") +
+            "\n"
+            "packages/sealed|a folder that cannot be listed (cannot open " +
+            root.path() + "/packages/sealed: Permission denied)|\n");
+}
+
+TEST_CASE("a copy opens no pipe and reads no more than the scanned size + 1") {
+  Folder root;
+  root.Write("packages/grown.taptik", "0123456789");
+  REQUIRE(::mkfifo((root.path() + "/packages/pipe.taptik").c_str(), 0600) == 0);
+  const std::string tmp = root.path() + "/copy";
+  std::string sha;
+  int64_t size = 0;
+  // A path swapped for a FIFO after the scan: refused at once, no wait for a writer.
+  CHECK(CopyFileBeneath(root.path(), "packages/pipe.taptik", 4, tmp, &sha, &size).message() ==
+        "cannot read packages/pipe.taptik: not a regular file");
+  REQUIRE(CopyFileBeneath(root.path(), "packages/grown.taptik", 4, tmp, &sha, &size).ok());
+  CHECK(size == 5);
+  CHECK(ReadAll(tmp) == "01234");
+  CHECK(sha == Sha256Hex("01234"));
+  REQUIRE(CopyFileBeneath(root.path(), "packages/grown.taptik", 10, tmp, &sha, &size).ok());
+  CHECK(size == 10);
+  CHECK(sha == Sha256Hex("0123456789"));
+}
+
+TEST_CASE("the list goes in by runs of at most N rows and under M bytes of values") {
+  auto entry = [](const std::string& path, size_t json_bytes) {
+    ScannedFile f;
+    f.path = path;
+    f.name = path;
+    if (json_bytes > 0) f.json = std::string(json_bytes, '1');
+    return f;
+  };
+  // Values: 2 + 2 + json bytes each.
+  const std::vector<ScannedFile> list = {entry("a", 0),   entry("b", 96), entry("c", 0),
+                                         entry("d", 0),   entry("e", 0),  entry("f", 0),
+                                         entry("g", 300), entry("h", 0)};
+  CHECK(ListChunkEnds(list, 3, 100) == std::vector<size_t>{2, 5, 7, 8});
+  CHECK(ListChunkEnds(list, 500, 1 << 20) == std::vector<size_t>{8});
+  CHECK(ListChunkEnds(list, 1, 1 << 20) == std::vector<size_t>{1, 2, 3, 4, 5, 6, 7, 8});
+  CHECK(ListChunkEnds({}, 500, 100).empty());
+}
+
+TEST_CASE("a file's Content-Type comes from its extension") {
+  CHECK(ContentTypeForName("a.png") == "image/png");
+  CHECK(ContentTypeForName("A.JPG") == "image/jpeg");
+  CHECK(ContentTypeForName("b.jpeg") == "image/jpeg");
+  CHECK(ContentTypeForName("x.tar.gz") == "application/gzip");
+  CHECK(ContentTypeForName("x.tgz") == "application/gzip");
+  CHECK(ContentTypeForName("data.json") == "application/json");
+  CHECK(ContentTypeForName("logo.svg") == "image/svg+xml");
+  CHECK(ContentTypeForName("pkg.taptik") == "application/octet-stream");
+  CHECK(ContentTypeForName("README") == "application/octet-stream");
 }
 
 TEST_CASE("links are refused, never followed, even into a folder outside root") {
@@ -126,7 +285,7 @@ TEST_CASE("links are refused, never followed, even into a folder outside root") 
   REQUIRE(::symlink("real.taptik", (root.path() + "/packages/inside.txt").c_str()) == 0);
   REQUIRE(::mkfifo((root.path() + "/packages/pipe.taptik").c_str(), 0600) == 0);
   std::vector<ScannedFile> files;
-  REQUIRE(ScanFiles(root.path(), "packages/**/*.taptik", &files).ok());
+  REQUIRE(ScanFiles(root.path(), "packages/**/*.taptik", ScanOptions(), &files).ok());
   CHECK(Paths(files) == std::vector<std::string>{"packages/dir", "packages/link.taptik",
                                                  "packages/pipe.taptik", "packages/real.taptik"});
   CHECK(files[0].refused == "a symbolic link; a files source never follows links");
@@ -139,12 +298,12 @@ TEST_CASE("links are refused, never followed, even into a folder outside root") 
   const std::string tmp = root.path() + "/copy";
   std::string sha;
   int64_t size = 0;
-  REQUIRE(CopyFileBeneath(root.path(), "packages/real.taptik", tmp, &sha, &size).ok());
+  REQUIRE(CopyFileBeneath(root.path(), "packages/real.taptik", 4, tmp, &sha, &size).ok());
   CHECK(ReadAll(tmp) == "real");
   CHECK((sha == Sha256Hex("real") && size == 4));
-  CHECK(CopyFileBeneath(root.path(), "packages/link.taptik", tmp, &sha, &size).message() ==
+  CHECK(CopyFileBeneath(root.path(), "packages/link.taptik", 6, tmp, &sha, &size).message() ==
         "cannot read packages/link.taptik: Too many levels of symbolic links");
-  CHECK(CopyFileBeneath(root.path(), "packages/dir/x.taptik", tmp, &sha, &size).message() ==
+  CHECK(CopyFileBeneath(root.path(), "packages/dir/x.taptik", 7, tmp, &sha, &size).message() ==
         "cannot open packages/dir/x.taptik: Not a directory");
 }
 

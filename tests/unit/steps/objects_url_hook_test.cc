@@ -74,6 +74,7 @@ function transform(row, ctx)
   if id == 14 then return {url = "http://x/14", headers = {"x-meta", "v"}} end
   if id == 15 then return {url = "http://x/15", headers = {["Content-Type"] = "image/webp"}} end
   if id == 16 then error("missing " .. id) end
+  if id == 17 then return {url = "http://x/17", headers = {["x-api-key"] = ""}} end
   return {url = "http://x/" .. id, headers = {}}
 end
 function finish(ctx) ctx.log("picked " .. picked) end)";
@@ -81,7 +82,7 @@ function finish(ctx) ctx.log("picked " .. picked) end)";
 TEST_CASE("the url hook gives each row its source, key and headers, or skips or rejects it") {
   HookRig rig(kPick, "http", "designs/{id}.png");
   std::vector<std::vector<pg::Value>> rows;
-  for (int id = 1; id <= 17; ++id) {
+  for (int id = 1; id <= 18; ++id) {
     rows.push_back({std::to_string(id),
                     id == 1 ? pg::Value() : pg::Value("http://a/" + std::to_string(id)),
                     "http://b/" + std::to_string(id)});
@@ -115,6 +116,7 @@ TEST_CASE("the url hook gives each row its source, key and headers, or skips or 
       p + "14): 'headers' must map header names to texts, like {[\"x-meta\"] = \"v\"}",
       "",
       "hooks/pick.lua:24: missing 16",
+      p + "17): header 'x-api-key' has an empty value; leave it out instead",
       ""};
   for (size_t i = 2; i < reasons.size(); ++i) {
     INFO("row " << i + 1);
@@ -127,9 +129,9 @@ TEST_CASE("the url hook gives each row its source, key and headers, or skips or 
   }
   CHECK(items[14].headers ==
         std::vector<std::pair<std::string, std::string>>{{"Content-Type", "image/webp"}});
-  CHECK(items[16].source_url == "http://x/17");
-  CHECK_FALSE(items[16].key_given);  // the key template makes its key
-  CHECK(items[16].headers.empty());
+  CHECK(items[17].source_url == "http://x/18");
+  CHECK_FALSE(items[17].key_given);  // the key template makes its key
+  CHECK(items[17].headers.empty());
   REQUIRE(rig.hook->Finish().ok());
   CHECK(rig.h.out.lines() ==
         std::vector<std::string>{
