@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "lua/env.h"
 #include "lua/modules.h"
@@ -76,6 +77,13 @@ Sandbox::Sandbox(const HookSource& source, const HookContext& context, const Hoo
 
 Sandbox::~Sandbox() {
   if (L_) lua_close(L_);
+  for (void* block : free_blocks_) {
+    while (block != nullptr) {
+      void* next = *static_cast<void**>(block);
+      std::free(block);
+      block = next;
+    }
+  }
 }
 
 Status Sandbox::Create(const HookSource& source, const HookContext& context,
@@ -107,11 +115,41 @@ int Sandbox::OpenAll(lua_State* L) {
   return 0;
 }
 
+namespace {
+
+// The size class of a small block of `n` (1..kSmallMax) bytes: class c holds
+// blocks of up to (c + 1) * grain bytes.
+constexpr size_t SmallClass(size_t n, size_t grain) { return (n - 1) / grain; }
+
+}  // namespace
+
+void* Sandbox::NewBlock(size_t nsize) {
+  if (nsize > kSmallMax) return std::malloc(nsize);
+  const size_t c = SmallClass(nsize, kGrain);
+  void* block = free_blocks_[c];
+  if (block == nullptr) return std::malloc((c + 1) * kGrain);
+  free_blocks_[c] = *static_cast<void**>(block);
+  cached_ -= (c + 1) * kGrain;
+  return block;
+}
+
+void Sandbox::DropBlock(void* block, size_t size) {
+  if (block == nullptr) return;
+  if (size > kSmallMax || cached_ + kSmallMax > kCacheMax) {
+    std::free(block);
+    return;
+  }
+  const size_t c = SmallClass(size, kGrain);
+  *static_cast<void**>(block) = free_blocks_[c];
+  free_blocks_[c] = block;
+  cached_ += (c + 1) * kGrain;
+}
+
 void* Sandbox::Allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
   auto* sb = static_cast<Sandbox*>(ud);
   const size_t old = ptr ? osize : 0;  // without a block, osize is a type tag
   if (nsize == 0) {
-    std::free(ptr);
+    sb->DropBlock(ptr, old);
     sb->used_ -= old;
     return nullptr;
   }
@@ -123,7 +161,18 @@ void* Sandbox::Allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
   }
   void* block = nullptr;
   if (nsize <= old || nsize - old <= sb->limits_.memory_bytes - (sb->used_ - old)) {
-    block = std::realloc(ptr, nsize);
+    if (old > kSmallMax && nsize > kSmallMax) {
+      block = std::realloc(ptr, nsize);
+    } else if (ptr != nullptr && nsize <= kSmallMax &&
+               SmallClass(nsize, kGrain) == SmallClass(old, kGrain)) {
+      block = ptr;  // the block has room: same class
+    } else {
+      block = sb->NewBlock(nsize);
+      if (block != nullptr && ptr != nullptr) {
+        std::memcpy(block, ptr, std::min(old, nsize));
+        sb->DropBlock(ptr, old);
+      }
+    }
   }
   if (block == nullptr) {
     if (retry) sb->refused_ = true;

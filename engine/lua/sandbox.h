@@ -108,6 +108,11 @@ class Sandbox {
 
   Sandbox(const HookSource& source, const HookContext& context, const HookLimits& limits);
   static void* Allocate(void* ud, void* ptr, size_t osize, size_t nsize);
+  /// A block for `nsize` bytes (a free small block, or malloc); null when
+  /// the system has none.
+  void* NewBlock(size_t nsize);
+  /// Frees a block of `size` bytes, or keeps it for reuse when it is small.
+  void DropBlock(void* block, size_t size);
   static void CountHook(lua_State* L, lua_Debug* ar);
   static int OpenAll(lua_State* L);
   void BudgetSpent(lua_State* L, lua_Debug* ar);
@@ -132,6 +137,15 @@ class Sandbox {
   size_t refused_osize_ = 0;
   size_t refused_nsize_ = 0;
   size_t refused_used_ = 0;
+
+  // Small blocks (up to kSmallMax bytes, in classes of kGrain) that Lua
+  // freed, kept for reuse: a row's tables and strings die right after its
+  // call. A block of a class always has room for the class's largest size.
+  static constexpr size_t kGrain = 16;
+  static constexpr size_t kSmallMax = 256;
+  static constexpr size_t kCacheMax = 1u << 20;  // bytes kept at most
+  void* free_blocks_[kSmallMax / kGrain] = {};   // each links to the next by its first word
+  size_t cached_ = 0;                            // bytes on the free lists
 
   int64_t instructions_ = 0;  // charged to the current Run()
   int hook_every_ = 10000;

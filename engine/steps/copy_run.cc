@@ -106,6 +106,9 @@ Status Setup(const CopySpec& spec, StepContext& ctx, CopyRuntime* rt) {
   std::string sql = "CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(ctx.env.names.backup) +
                     "; CREATE TABLE IF NOT EXISTS " + t.keys + " AS SELECT " + pk + " FROM " +
                     spec.to_table.Quoted() + " WITH NO DATA;";
+  if (t.key_ranges) {
+    sql += "CREATE TABLE IF NOT EXISTS " + t.ranges + " (lo bigint NOT NULL, hi bigint NOT NULL);";
+  }
   if (t.mode == CopyWriteMode::kStage) {
     sql += "CREATE TEMP TABLE IF NOT EXISTS " + t.stage + " AS SELECT " +
            QuoteIdentList(spec.to_columns) + " FROM " + spec.to_table.Quoted() + " WITH NO DATA;";
@@ -123,12 +126,17 @@ Status Setup(const CopySpec& spec, StepContext& ctx, CopyRuntime* rt) {
   return Status::OK();
 }
 
-// Undoes the rows a copy wrote (previous versions back, inserted rows gone).
-Status UndoRows(const CopySpec& spec, StepContext& ctx, const std::string& keys,
-                const std::string& prev, int64_t* removed) {
+// Undoes the rows a copy wrote (previous versions back, inserted rows gone),
+// from its backup tables (CopyPrevTable, CopyKeysTable, CopyRangesTable).
+Status UndoRows(const CopySpec& spec, StepContext& ctx, int64_t* removed) {
+  const std::string keys = CopyKeysTable(spec, ctx.env);
+  const std::string ranges = CopyRangesTable(spec, ctx.env);
+  const std::string prev = CopyPrevTable(spec, ctx.env);
   pg::Result r;
   PLANRUN_RETURN_IF_ERROR(ctx.db->Query(
-      "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL", {keys, prev}, &r));
+      "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL, to_regclass($3) IS NOT "
+      "NULL",
+      {keys, prev, ranges}, &r));
   std::vector<std::string> pk;
   PLANRUN_RETURN_IF_ERROR(LoadPrimaryKey(*ctx.db, spec.to_table, &pk));
   std::vector<std::string> match;
@@ -139,14 +147,29 @@ Status UndoRows(const CopySpec& spec, StepContext& ctx, const std::string& keys,
                                          Qualified(spec.to_columns, "k") + ") FROM " + prev +
                                          " AS k WHERE " + Join(match, " AND ")));
   }
+  *removed = 0;
   if (r.get(0, 0) == "t") {
     pg::Result d;
     PLANRUN_RETURN_IF_ERROR(ctx.db->Exec("DELETE FROM " + spec.to_table.Quoted() + " AS t USING " +
                                              keys + " AS k WHERE " + Join(match, " AND "),
                                          &d));
-    *removed = d.affected;
+    *removed += d.affected;
+  }
+  if (r.get(0, 2) == "t" && pk.size() == 1) {
+    pg::Result d;
+    PLANRUN_RETURN_IF_ERROR(ctx.db->Exec("DELETE FROM " + spec.to_table.Quoted() + " AS t USING " +
+                                             ranges + " AS k WHERE t." + QuoteIdent(pk[0]) +
+                                             " BETWEEN k.lo AND k.hi",
+                                         &d));
+    *removed += d.affected;
   }
   return Status::OK();
+}
+
+/// Drops a copy's backup tables.
+Status DropBackups(const CopySpec& spec, StepContext& ctx) {
+  return ctx.db->Exec("DROP TABLE IF EXISTS " + CopyKeysTable(spec, ctx.env) + ", " +
+                      CopyRangesTable(spec, ctx.env) + ", " + CopyPrevTable(spec, ctx.env));
 }
 
 // Appends one output row, and its primary key when the writes need it.
@@ -233,6 +256,24 @@ Status Process(const CopySpec& spec, CopyRuntime& rt, int64_t batch,
   return Status::OK();
 }
 
+/// A batch as read from the source.
+struct SourceBatch {
+  std::vector<std::vector<RawField>> rows;  // with a hook: the source rows
+  Processed forwarded;                      // without: the target rows (ForwardRows)
+  std::string last_line;                    // without: the COPY line of the last row
+  std::vector<RawField> last_fields;        // without: last_line parsed, for its key
+  int64_t read = 0;                         // rows read
+};
+
+/// The key of the batch's last row as text. REQUIRES: b->read > 0.
+Status LastKey(const CopyRuntime& rt, SourceBatch* b, std::vector<std::string>* key) {
+  if (!b->rows.empty()) return KeyOf(b->rows.back(), rt.key_idx, key);
+  if (!ParseCopyLine(b->last_line, &b->last_fields)) {
+    return Status::Internal("malformed COPY line from the server");
+  }
+  return KeyOf(b->last_fields, rt.key_idx, key);
+}
+
 Status Sample(const CopySpec& spec, StepContext& ctx, CopyRuntime& rt) {
   std::vector<std::vector<RawField>> rows;
   PLANRUN_RETURN_IF_ERROR(
@@ -302,8 +343,10 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
   target.stage = QuoteIdent(
       ShortIdentifier("planrun_stage_v" + ctx.env.plan->version.text + "_" + ctx.env.decl->id));
   target.keys = CopyKeysTable(spec, ctx.env);
+  target.ranges = CopyRangesTable(spec, ctx.env);
   target.prev = CopyPrevTable(spec, ctx.env);
   PLANRUN_RETURN_IF_ERROR(ResolveCopyTarget(spec, *ctx.db, &target));
+  target.key_ranges = UsesKeyRanges(spec, target, rt.key_cols);
   if (spec.hook.present) {
     lua::HookContext hc{ctx.env.decl->id, ctx.env.plan->version.text, ctx.env.plan->name,
                         ctx.env.plan->params, ctx.out};
@@ -317,8 +360,8 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
               Sha256Hex(ctx.env.decl->checksum + "\n" + spec.hook.source.code + spec.hook.modules));
   PLANRUN_RETURN_IF_ERROR(run.BeginOrRestart(
       [&](int64_t* removed) -> Status {
-        PLANRUN_RETURN_IF_ERROR(UndoRows(spec, ctx, target.keys, target.prev, removed));
-        return ctx.db->Exec("DROP TABLE IF EXISTS " + target.keys + ", " + target.prev);
+        PLANRUN_RETURN_IF_ERROR(UndoRows(spec, ctx, removed));
+        return DropBackups(spec, ctx);
       },
       [](int64_t n) { return "removed the " + std::to_string(n) + " rows it had inserted"; }));
   PLANRUN_RETURN_IF_ERROR(run.InTransaction([&] { return Setup(spec, ctx, &rt); }));
@@ -326,7 +369,7 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
   std::optional<int64_t> total;
   if (spec.from_query.empty()) total = EstimateRows(*rt.source, spec.from_table);
   if (total) PLANRUN_RETURN_IF_ERROR(run.store().SaveProgress(run.checkpoint().rows_read, total));
-  if (!spec.hook.present && spec.connection.empty()) {
+  if (RunsInServer(spec)) {
     while (!run.checkpoint().done) {
       int64_t read = 0, written = 0;
       std::vector<std::string> last;
@@ -352,12 +395,21 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
     reader = reader_session.get();
   }
   const bool overlap = reader != ctx.db;
-  auto read_after = [&](const std::optional<std::vector<std::string>>& key,
-                        std::vector<std::vector<RawField>>* rows) {
-    return ReadRows(
-        *reader,
-        CopySourceSql(spec, KeyAfter(rt.key_cols, rt.key_pos, key), spec.settings.batch_size),
-        rows);
+  // A reader on the target's database reserves each batch's keys once the
+  // hook made its rows, while the previous batch is written: nextval off
+  // the writer's critical path, and no key reserved for a skipped row.
+  const bool reserve_ahead =
+      overlap && rt.source == ctx.db && target.mode == CopyWriteMode::kSequence;
+  // With a hook the batch is parsed into rows; without one its COPY text
+  // goes to the target as it is.
+  auto read_after = [&](const std::optional<std::vector<std::string>>& key, SourceBatch* b) {
+    const std::string sql =
+        CopySourceSql(spec, KeyAfter(rt.key_cols, rt.key_pos, key), spec.settings.batch_size);
+    Status st = spec.hook.present ? ReadRows(*reader, sql, &b->rows)
+                                  : ForwardRows(*reader, sql, target, spec.to_columns.size(),
+                                                &b->forwarded, &b->last_line);
+    b->read = spec.hook.present ? static_cast<int64_t>(b->rows.size()) : b->forwarded.rows;
+    return st;
   };
   int64_t batch = run.checkpoint().batches;
   Processed writing;
@@ -379,20 +431,31 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
   auto wait_write = [&]() -> Status {
     return write_done.valid() ? after_write(write_done.get()) : Status::OK();
   };
-  std::vector<std::vector<RawField>> rows, next_rows;
+  SourceBatch rows, next_rows;
   PLANRUN_RETURN_IF_ERROR(read_after(run.checkpoint().last_key, &rows));
-  while (!rows.empty()) {
+  while (rows.read > 0) {
     std::vector<std::string> last;
-    PLANRUN_RETURN_IF_ERROR(KeyOf(rows.back(), rt.key_idx, &last));
-    const int64_t read = static_cast<int64_t>(rows.size());
+    PLANRUN_RETURN_IF_ERROR(LastKey(rt, &rows, &last));
+    const int64_t read = rows.read;
     const bool full = read >= spec.settings.batch_size;
     std::future<Status> next;
     if (full && overlap) {
-      next_rows.clear();
       next = std::async(std::launch::async, [&, last] { return read_after(last, &next_rows); });
     }
     Processed p;
-    const Status processed = Process(spec, rt, ++batch, rows, &p);
+    Status processed;
+    if (spec.hook.present) {
+      processed = Process(spec, rt, ++batch, rows.rows, &p);
+    } else {
+      std::swap(p, rows.forwarded);
+    }
+    // Batch k's rows are done with: the reader may finish the next batch,
+    // then reserve the keys of this one while the previous one is written.
+    Status next_read;
+    if (next.valid()) next_read = next.get();
+    if (processed.ok() && next_read.ok() && reserve_ahead && p.rows > 0) {
+      processed = ReserveKeys(*reader, target, p.rows, &p.reserved);
+    }
     PLANRUN_RETURN_IF_ERROR(wait_write());
     PLANRUN_RETURN_IF_ERROR(processed);
     writing = std::move(p);
@@ -402,11 +465,10 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
       PLANRUN_RETURN_IF_ERROR(after_write(write(last, read)));
     }
     if (!full) break;
-    if (next.valid()) {
-      PLANRUN_RETURN_IF_ERROR(next.get());
-      rows.swap(next_rows);
+    if (overlap) {
+      PLANRUN_RETURN_IF_ERROR(next_read);
+      std::swap(rows, next_rows);
     } else {
-      rows.clear();
       PLANRUN_RETURN_IF_ERROR(read_after(last, &rows));
     }
   }
@@ -419,11 +481,9 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
 }
 
 Status RevertCopy(const CopySpec& spec, StepContext& ctx) {
-  const std::string keys = CopyKeysTable(spec, ctx.env);
-  const std::string prev = CopyPrevTable(spec, ctx.env);
   int64_t removed = 0;
-  PLANRUN_RETURN_IF_ERROR(UndoRows(spec, ctx, keys, prev, &removed));
-  PLANRUN_RETURN_IF_ERROR(ctx.db->Exec("DROP TABLE IF EXISTS " + keys + ", " + prev));
+  PLANRUN_RETURN_IF_ERROR(UndoRows(spec, ctx, &removed));
+  PLANRUN_RETURN_IF_ERROR(DropBackups(spec, ctx));
   CheckpointStore store(ctx.db, ctx.env.names.tracking, ctx.env.plan->version.text,
                         ctx.data ? ctx.data->attempt : 1, ctx.env.decl->id);
   PLANRUN_RETURN_IF_ERROR(store.Reset());

@@ -40,9 +40,11 @@ struct CopySpec {
 /// predicate, "true" for the first batch), ordered by key, `limit` rows.
 std::string CopySourceSql(const CopySpec& spec, const std::string& after, int64_t limit);
 
-/// Where copy keeps the keys of the rows it inserted, and the previous
-/// versions of the rows it updated (on_conflict: update).
+/// Where copy keeps the keys of the rows it inserted, the ranges of keys it
+/// inserted whole (lo, hi: a single integer key, see copy_write.h), and the
+/// previous versions of the rows it updated (on_conflict: update).
 std::string CopyKeysTable(const CopySpec& spec, const StepEnv& env);
+std::string CopyRangesTable(const CopySpec& spec, const StepEnv& env);
 std::string CopyPrevTable(const CopySpec& spec, const StepEnv& env);
 
 }  // namespace planrun

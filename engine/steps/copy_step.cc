@@ -242,6 +242,12 @@ std::string CopyKeysTable(const CopySpec& spec, const StepEnv& env) {
          QuoteIdent(BackupTableName(env.plan->version.text, env.decl->id, spec.to_table, "__keys"));
 }
 
+std::string CopyRangesTable(const CopySpec& spec, const StepEnv& env) {
+  return QuoteIdent(env.names.backup) + "." +
+         QuoteIdent(
+             BackupTableName(env.plan->version.text, env.decl->id, spec.to_table, "__ranges"));
+}
+
 std::string CopyPrevTable(const CopySpec& spec, const StepEnv& env) {
   return QuoteIdent(env.names.backup) + "." +
          QuoteIdent(BackupTableName(env.plan->version.text, env.decl->id, spec.to_table, "__prev"));

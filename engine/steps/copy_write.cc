@@ -1,5 +1,8 @@
 #include "steps/copy_write.h"
 
+#include <algorithm>
+#include <charconv>
+
 #include "util/sql.h"
 #include "util/strings.h"
 
@@ -64,32 +67,34 @@ Status StageWrite(const CopySpec& spec, pg::Session& db, const CopyTarget& t, co
   return Status::OK();
 }
 
-// kSequence: reserves one key per row, then sends "<key>\t<row>" lines.
+// kSequence: one key per row (reserved ahead, or now), then sends
+// "<key>\t<row>" lines.
 Status SequenceWrite(const CopySpec& spec, pg::Session& db, const CopyTarget& t, const Processed& p,
                      int64_t* written) {
-  std::string keys;
-  PLANRUN_RETURN_IF_ERROR(db.CopyOut("COPY (SELECT nextval(" + QuoteLiteral(t.sequence) +
-                                         "::regclass) FROM generate_series(1, " +
-                                         std::to_string(p.rows) + ")) TO STDOUT",
-                                     [&](std::string_view chunk) {
-                                       keys.append(chunk);
-                                       return Status::OK();
-                                     }));
+  std::string reserved;
+  if (p.reserved.empty()) PLANRUN_RETURN_IF_ERROR(ReserveKeys(db, t, p.rows, &reserved));
+  const std::string& keys = p.reserved.empty() ? reserved : p.reserved;
   std::string text;
   text.reserve(p.copy_text.size() + keys.size());
   size_t k = 0, r = 0;
-  int64_t n = 0;
-  while (r < p.copy_text.size()) {
+  int64_t n = 0, lo = 0, hi = 0;
+  bool integers = true;
+  while (n < p.rows) {
     const size_t k_end = keys.find('\n', k);
     const size_t r_end = p.copy_text.find('\n', r);
     if (k_end == std::string::npos || r_end == std::string::npos) break;
+    int64_t key = 0;
+    const auto [end, ec] = std::from_chars(keys.data() + k, keys.data() + k_end, key);
+    integers = integers && ec == std::errc() && end == keys.data() + k_end;
+    lo = n == 0 ? key : std::min(lo, key);
+    hi = n == 0 ? key : std::max(hi, key);
     text.append(keys, k, k_end - k).push_back('\t');
     text.append(p.copy_text, r, r_end + 1 - r);
     k = k_end + 1;
     r = r_end + 1;
     ++n;
   }
-  if (n != p.rows || k != keys.size()) {
+  if (n != p.rows || r != p.copy_text.size()) {
     return Status::Internal("copy reserved " + std::to_string(k) + " bytes of keys for " +
                             std::to_string(p.rows) + " rows and could not pair them");
   }
@@ -97,10 +102,27 @@ Status SequenceWrite(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
                                    "COPY " + spec.to_table.Quoted() + " (" + QuoteIdentList(t.pk) +
                                        ", " + QuoteIdentList(spec.to_columns) + ") FROM STDIN",
                                    text, written));
-  return SendCopy(db, "COPY " + t.keys + " FROM STDIN", keys, nullptr);
+  // The keys are distinct (nextval): n of them between lo and hi, all
+  // inserted, are the whole range when hi - lo + 1 == n.
+  if (t.key_ranges && integers &&
+      static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) == static_cast<uint64_t>(n - 1)) {
+    return db.Exec("INSERT INTO " + t.ranges + " VALUES (" + std::to_string(lo) + ", " +
+                   std::to_string(hi) + ")");
+  }
+  return SendCopy(db, "COPY " + t.keys + " FROM STDIN", keys.substr(0, k), nullptr);
 }
 
 }  // namespace
+
+Status ReserveKeys(pg::Session& db, const CopyTarget& t, int64_t n, std::string* keys) {
+  keys->clear();
+  return db.CopyOut("COPY (SELECT nextval(" + QuoteLiteral(t.sequence) +
+                        "::regclass) FROM generate_series(1, " + std::to_string(n) + ")) TO STDOUT",
+                    [&](std::string_view chunk) {
+                      keys->append(chunk);
+                      return Status::OK();
+                    });
+}
 
 Status ResolveCopyTarget(const CopySpec& spec, pg::Session& db, CopyTarget* t) {
   t->mode = CopyWriteMode::kStage;
@@ -121,6 +143,13 @@ Status ResolveCopyTarget(const CopySpec& spec, pg::Session& db, CopyTarget* t) {
     for (size_t i = 0; i < spec.to_columns.size(); ++i) {
       if (spec.to_columns[i] == k) t->pk_out.push_back(i);
     }
+  }
+  if (t->pk.size() == 1) {
+    PLANRUN_RETURN_IF_ERROR(db.Query(
+        "SELECT atttypid IN (20, 21, 23) FROM pg_attribute WHERE attrelid = $1::regclass AND "
+        "attname = $2",
+        {spec.to_table.Quoted(), t->pk[0]}, &r));
+    t->integer_key = !r.rows.empty() && r.get(0, 0) == "t";
   }
   if (t->pk_out.size() == t->pk.size()) {
     t->mode = CopyWriteMode::kKnownKeys;
@@ -160,6 +189,37 @@ Status WriteBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& t, co
   return SendCopy(db, "COPY " + t.keys + " FROM STDIN", p.keys_text, nullptr);
 }
 
+Status ForwardRows(pg::Session& source, const std::string& select_sql, const CopyTarget& t,
+                   size_t ncols, Processed* p, std::string* last_line) {
+  *p = Processed();
+  last_line->clear();
+  std::vector<size_t> starts(ncols + 1);  // where each field starts; then past the last tab
+  return ForEachCopyLine(source, select_sql, [&](std::string_view line) -> Status {
+    size_t pos = 0;
+    for (size_t f = 0; f < ncols; ++f) {
+      starts[f] = pos;
+      const size_t tab = line.find('\t', pos);
+      if (tab == std::string_view::npos) {
+        return Status::Internal("malformed COPY line from the server");
+      }
+      pos = tab + 1;
+    }
+    starts[ncols] = pos;
+    p->copy_text.append(line.data(), pos - 1).push_back('\n');
+    if (t.mode == CopyWriteMode::kKnownKeys) {
+      for (size_t j = 0; j < t.pk_out.size(); ++j) {
+        if (j > 0) p->keys_text.push_back('\t');
+        const size_t f = t.pk_out[j];
+        p->keys_text.append(line.substr(starts[f], starts[f + 1] - 1 - starts[f]));
+      }
+      p->keys_text.push_back('\n');
+    }
+    ++p->rows;
+    last_line->assign(line);
+    return Status::OK();
+  });
+}
+
 namespace {
 
 // Key types whose max() orders as ORDER BY does (btree default, same collation).
@@ -180,7 +240,21 @@ bool HasMatchingMax(uint32_t oid) {
   }
 }
 
+// The batch's source can be cut by a key range: a table, one key column of
+// a type whose max() orders like its index, and plain inserts.
+bool RangeBatches(const CopySpec& spec, const std::vector<ColumnSpec>& key_cols) {
+  return spec.on_conflict == OnConflict::kError && spec.from_query.empty() &&
+         key_cols.size() == 1 && HasMatchingMax(key_cols[0].type_oid);
+}
+
 }  // namespace
+
+bool UsesKeyRanges(const CopySpec& spec, const CopyTarget& target,
+                   const std::vector<ColumnSpec>& key_cols) {
+  if (!target.integer_key) return false;
+  return RunsInServer(spec) ? RangeBatches(spec, key_cols)
+                            : target.mode == CopyWriteMode::kSequence;
+}
 
 Status ServerBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
                    const std::vector<ColumnSpec>& key_cols,
@@ -194,8 +268,7 @@ Status ServerBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
   const std::string batch = CopySourceSql(spec, after, spec.settings.batch_size);
   last->clear();
   pg::Result r;
-  if (spec.on_conflict == OnConflict::kError && spec.from_query.empty() && key_cols.size() == 1 &&
-      HasMatchingMax(key_cols[0].type_oid)) {
+  if (RangeBatches(spec, key_cols)) {
     // The batch's bounds first (the key index alone), then one INSERT over
     // the key range: no CTE materialized and scanned again.
     const std::string k = QuoteIdent("planrun_key_1");
@@ -207,12 +280,25 @@ Status ServerBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
     last->push_back(r.get(0, 1));
     const std::string upto = QuoteIdent(key_cols[0].name) + " <= " + QuoteLiteral(last->back()) +
                              "::" + key_cols[0].type_name;
-    PLANRUN_RETURN_IF_ERROR(db.Exec(
-        "WITH ins AS (INSERT INTO " + spec.to_table.Quoted() + " (" + cols + ") SELECT " + cols +
-            " FROM (" + CopySourceSql(spec, after + " AND " + upto, 0) + ") AS src RETURNING " +
-            pk + ") INSERT INTO " + t.keys + " SELECT " + pk + " FROM ins",
-        &r));
-    *written = r.affected;
+    std::string sql = "WITH ins AS (INSERT INTO " + spec.to_table.Quoted() + " (" + cols +
+                      ") SELECT " + cols + " FROM (" +
+                      CopySourceSql(spec, after + " AND " + upto, 0) + ") AS src RETURNING " + pk +
+                      ")";
+    if (t.key_ranges) {
+      // One (lo, hi) row when the batch's keys are contiguous, else a row
+      // per key (numeric: hi - lo cannot overflow).
+      sql += ", b AS (SELECT min(" + pk + ") AS lo, max(" + pk +
+             ") AS hi, count(*) AS n FROM ins), one_range AS (INSERT INTO " + t.ranges +
+             " SELECT lo, hi FROM b WHERE hi::numeric - lo + 1 = n), per_key AS (INSERT INTO " +
+             t.keys + " SELECT " + pk +
+             " FROM ins WHERE (SELECT hi::numeric - lo + 1 <> n FROM b)) SELECT n FROM b";
+      PLANRUN_RETURN_IF_ERROR(db.Exec(sql, &r));
+      *written = std::stoll(r.get(0, 0, "0"));
+    } else {
+      PLANRUN_RETURN_IF_ERROR(
+          db.Exec(sql + " INSERT INTO " + t.keys + " SELECT " + pk + " FROM ins", &r));
+      *written = r.affected;
+    }
     // Rows committed into the range after the count are copied too.
     *read = std::max(*read, *written);
     return Status::OK();

@@ -3,13 +3,13 @@
 //
 // A batch with `on_conflict: error` goes straight into the target with
 // `COPY <target> (...) FROM STDIN`, and its primary keys into the keys table
-// (for rollback) with a second COPY, when copy knows every key before the
-// write: the key columns are among `to.columns` (kKnownKeys), or the key is
-// one column filled from its own sequence (kSequence: the batch reserves n
-// values with nextval and sends them explicitly). Any other target (upserts,
-// keys from other defaults, BEFORE INSERT triggers or INSERT rules that could
-// change or redirect a row, views) goes through a temporary stage table and
-// `INSERT ... SELECT ... RETURNING` (kStage). Not thread-safe; one writer.
+// (for rollback) with a second COPY, or as one range (UsesKeyRanges), when
+// copy knows every key before the write: the key columns are among `to.columns` (kKnownKeys), or
+// the key is one column filled from its own sequence (kSequence: the batch reserves n values with
+// nextval and sends them explicitly). Any other target (upserts, keys from other defaults, BEFORE
+// INSERT triggers or INSERT rules that could change or redirect a row, views) goes through a
+// temporary stage table and `INSERT ... SELECT ... RETURNING` (kStage). Not thread-safe; one
+// writer.
 #pragma once
 
 #include <cstdint>
@@ -29,8 +29,10 @@ enum class CopyWriteMode { kStage, kKnownKeys, kSequence };
 /// The target of a copy as its writes need it; resolved once per run.
 struct CopyTarget {
   std::vector<std::string> pk;  // primary key columns
-  std::string keys, prev, stage;
+  std::string keys, prev, stage, ranges;
   CopyWriteMode mode = CopyWriteMode::kStage;
+  bool integer_key = false;    // a plain table whose key is one smallint, integer or bigint
+  bool key_ranges = false;     // UsesKeyRanges: contiguous keys go into `ranges`
   std::vector<size_t> pk_out;  // kKnownKeys: each pk column's index in to.columns
   std::string sequence;        // kSequence: the key's sequence (regclass text)
 };
@@ -39,6 +41,7 @@ struct CopyTarget {
 struct Processed {
   std::string copy_text;  // COPY text of the rows to write (to.columns)
   std::string keys_text;  // kKnownKeys: COPY text of their primary keys
+  std::string reserved;   // kSequence: keys reserved ahead (ReserveKeys), at least `rows`; or ""
   int64_t rows = 0;
   int64_t skipped = 0;
   std::vector<Reject> rejects;
@@ -48,11 +51,38 @@ struct Processed {
 /// Picks the write mode of `spec`'s target. REQUIRES: target->pk loaded.
 Status ResolveCopyTarget(const CopySpec& spec, pg::Session& db, CopyTarget* target);
 
+/// kSequence: reserves `n` keys from the target's sequence into *keys, one
+/// per line. Any session of the target's database will do: nextval is not
+/// transactional, so keys can be reserved ahead on another session.
+Status ReserveKeys(pg::Session& db, const CopyTarget& target, int64_t n, std::string* keys);
+
 /// Writes `p` into the target and the keys it inserted into the keys table;
 /// `*written` is the number of rows inserted or updated. REQUIRES: inside a
 /// transaction on `db`.
 Status WriteBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& target,
                   const Processed& p, int64_t* written);
+
+/// No hook: each line of `select_sql` (CopySourceSql) is the target row, its
+/// first `ncols` fields already escaped as COPY takes them, then the source
+/// key. Reads a batch into *p as it is, without unescaping and escaping it
+/// again (and the primary keys for kKnownKeys), and sets *last_line to the
+/// batch's last line, for its key.
+Status ForwardRows(pg::Session& source, const std::string& select_sql, const CopyTarget& target,
+                   size_t ncols, Processed* p, std::string* last_line);
+
+/// True when the copy records the keys a batch inserted as one (lo, hi) row
+/// in target.ranges whenever they are contiguous (lo..hi all inserted by
+/// the batch, so no other row can have a key in between), and one row per
+/// key in target.keys otherwise: a plain target with a single integer key,
+/// written by ServerBatch over key ranges or with keys from its sequence.
+bool UsesKeyRanges(const CopySpec& spec, const CopyTarget& target,
+                   const std::vector<ColumnSpec>& key_cols);
+
+/// True when each batch runs in the server (ServerBatch): no hook, one
+/// database.
+inline bool RunsInServer(const CopySpec& spec) {
+  return !spec.hook.present && spec.connection.empty();
+}
 
 /// No hook, one database: the whole batch runs in the server (the source rows
 /// never leave it). Returns the rows read and written and the last key (text).

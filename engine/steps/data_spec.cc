@@ -200,22 +200,41 @@ std::string KeyAfter(const std::vector<ColumnSpec>& columns, const std::vector<s
   return "(" + Join(names, ", ") + ") > (" + Join(values, ", ") + ")";
 }
 
-Status ReadRows(pg::Session& db, const std::string& select_sql,
-                std::vector<std::vector<RawField>>* rows) {
-  std::string pending;
-  Status st = db.CopyOut("COPY (" + select_sql + ") TO STDOUT", [&](std::string_view chunk) {
-    pending.append(chunk);
+Status ForEachCopyLine(pg::Session& db, const std::string& select_sql,
+                       const std::function<Status(std::string_view line)>& on_line) {
+  std::string pending;  // a line split across two chunks
+  return db.CopyOut("COPY (" + select_sql + ") TO STDOUT", [&](std::string_view chunk) {
     size_t start = 0;
-    for (size_t nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n', start)) {
-      rows->emplace_back();
-      if (!ParseCopyLine(std::string_view(pending).substr(start, nl - start), &rows->back())) {
-        return Status::Internal("malformed COPY line from the server");
-      }
+    size_t nl = chunk.find('\n');
+    if (!pending.empty() && nl != std::string_view::npos) {
+      pending.append(chunk.substr(0, nl));
+      PLANRUN_RETURN_IF_ERROR(on_line(pending));
+      pending.clear();
+      start = nl + 1;
+      nl = chunk.find('\n', start);
+    }
+    for (; nl != std::string_view::npos; nl = chunk.find('\n', start)) {
+      PLANRUN_RETURN_IF_ERROR(on_line(chunk.substr(start, nl - start)));
       start = nl + 1;
     }
-    pending.erase(0, start);
+    pending.append(chunk.substr(start));
     return Status::OK();
   });
+}
+
+Status ReadRows(pg::Session& db, const std::string& select_sql,
+                std::vector<std::vector<RawField>>* rows) {
+  // Rows are parsed into the slots already in *rows, so a vector reused from
+  // batch to batch keeps its field strings and allocates nothing new.
+  size_t n = 0;
+  Status st = ForEachCopyLine(db, select_sql, [&](std::string_view line) -> Status {
+    if (n == rows->size()) rows->emplace_back();
+    if (!ParseCopyLine(line, &(*rows)[n++])) {
+      return Status::Internal("malformed COPY line from the server");
+    }
+    return Status::OK();
+  });
+  rows->resize(n);
   return st;
 }
 

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "data/copy_text.h"
@@ -64,7 +66,13 @@ Status DescribeSelect(pg::Session& db, const std::string& select_sql, std::vecto
 std::string KeyAfter(const std::vector<ColumnSpec>& columns, const std::vector<size_t>& key,
                      const std::optional<std::vector<std::string>>& last);
 
-/// Runs `COPY (<select_sql>) TO STDOUT` and appends each row's raw fields.
+/// Runs `COPY (<select_sql>) TO STDOUT` and calls `on_line` with each line
+/// (without its newline, still escaped), stopping at the first error.
+Status ForEachCopyLine(pg::Session& db, const std::string& select_sql,
+                       const std::function<Status(std::string_view line)>& on_line);
+
+/// Runs `COPY (<select_sql>) TO STDOUT`; *rows becomes its rows' raw fields,
+/// reusing the vectors and strings *rows already holds.
 Status ReadRows(pg::Session& db, const std::string& select_sql,
                 std::vector<std::vector<RawField>>* rows);
 

@@ -111,9 +111,202 @@ TEST_CASE("every write path inserts the same rows and rolls back exactly") {
   CHECK(QueryValue(conn,
                    "SELECT string_agg(user_id || ':' || name, ',' ORDER BY user_id) FROM "
                    "by_key") == rows);
+  // Keys from the sequence come in contiguous runs: one range per batch.
+  for (const char* step : {"serial", "identity"}) {
+    const std::string backup = std::string("planrun_backup.v1__") + step + "__public__by_" + step;
+    CHECK(QueryValue(conn,
+                     "SELECT string_agg(lo || '-' || hi, ',' ORDER BY lo) || ' ' || "
+                     "(SELECT count(*) FROM " +
+                         backup + "__keys) FROM " + backup + "__ranges") == "2-4,5-7,8-10,11-11 0");
+  }
   CHECK(QueryValue(conn, "SELECT string_agg(id::text, ',' ORDER BY id) FROM by_trigger") ==
         "1001,1002,1003,1004,1005,1006,1007,1008,1009,1010,1011");
   CommandResult rb = Planrun(db, {"--plans", dir, "rollback"});
+  INFO(rb.err);
+  REQUIRE(rb.exit_code == 0);
+  CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
+}
+
+// Steps copying users without a hook (each batch one INSERT in the server),
+// in batches of 3.
+std::string MapStep(const std::string& id, const std::string& table, const std::string& needs) {
+  return "  - id: " + id + (needs.empty() ? "" : "\n    needs: [" + needs + "]") +
+         "\n    copy:\n      from: {table: users, key: id}\n      to: {table: " + table +
+         ", columns: [user_id, name]}\n      map: {user_id: id, name: username}\n" +
+         "      batch_size: 3\n";
+}
+
+TEST_CASE("a copy in the server records contiguous keys as ranges, others one by one") {
+  const std::string db = "perf_key_ranges";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn, std::string(kTargets) +
+                    "CREATE SEQUENCE by_two INCREMENT BY 2;"
+                    "CREATE TABLE stepped (id bigint PRIMARY KEY DEFAULT nextval('by_two'), "
+                    "user_id bigint, name text);"
+                    "CREATE TABLE by_name (name text PRIMARY KEY, user_id bigint);"
+                    "INSERT INTO by_serial (user_id, name) SELECT 0, 'kept too' FROM "
+                    "generate_series(1, 2);");
+  const std::string before = TableChecksums(conn, {"planrun", "planrun_backup"});
+  const std::string dir = TempDir("planrun-key-ranges");
+  WriteFile(dir + "/001_ranges.yaml",
+            "version: 1\nname: ranges\nsteps:\n" + MapStep("serial", "by_serial", "") +
+                MapStep("stepped", "stepped", "serial") + MapStep("named", "by_name", "stepped"));
+  CommandResult r = Planrun(db, {"--plans", dir, "apply"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  // by_serial holds ids 1-3 already: the copy's rows get 4..13.
+  CHECK(
+      QueryValue(conn, "SELECT string_agg(id || ':' || user_id, ',' ORDER BY id) FROM by_serial") ==
+      "1:0,2:0,3:0,4:1,5:2,6:3,7:4,8:5,9:6,10:7,11:8,12:9,13:10");
+  const std::string backup = "planrun_backup.v1__";
+  CHECK(QueryValue(conn, "SELECT string_agg(lo || '-' || hi, ',' ORDER BY lo) FROM " + backup +
+                             "serial__public__by_serial__ranges") == "4-6,7-9,10-12,13-13");
+  CHECK(QueryValue(conn, "SELECT count(*) FROM " + backup + "serial__public__by_serial__keys") ==
+        "0");
+  // Keys 1, 3, 5...: kept one by one, but for the last batch's single key.
+  CHECK(QueryValue(conn, "SELECT string_agg(lo || '-' || hi, ',') FROM " + backup +
+                             "stepped__public__stepped__ranges") == "19-19");
+  CHECK(QueryValue(conn, "SELECT string_agg(id::text, ',' ORDER BY id) FROM " + backup +
+                             "stepped__public__stepped__keys") == "1,3,5,7,9,11,13,15,17");
+  CHECK(QueryValue(conn, "SELECT to_regclass('" + backup +
+                             "named__public__by_name__ranges') IS NULL") == "t");
+  CHECK(QueryValue(conn, "SELECT count(*) FROM " + backup + "named__public__by_name__keys") ==
+        "10");
+  // Rows added after the copy, next to its ranges, survive the rollback.
+  ExecSql(conn, "INSERT INTO by_serial (user_id, name) VALUES (99, 'after');");
+  CommandResult rb = Planrun(db, {"--plans", dir, "rollback"});
+  INFO(rb.err);
+  REQUIRE(rb.exit_code == 0);
+  CHECK(rb.err.find("copy serial: removed the 10 rows it inserted from by_serial\n") !=
+        std::string::npos);
+  CHECK(QueryValue(conn, "SELECT string_agg(id || ':' || name, ',' ORDER BY id) FROM by_serial") ==
+        "1:kept,2:kept too,3:kept too,14:after");
+  ExecSql(conn, "DELETE FROM by_serial WHERE id = 14;");
+  CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
+}
+
+TEST_CASE("a copy with a hook reserves sequence keys only for the rows it writes") {
+  const std::string db = "perf_reserve";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn, kTargets);
+  const std::string dir = TempDir("planrun-reserve");
+  // Every other user is skipped; batches of 4 read 4 users and write 2.
+  WriteFile(dir + "/001_reserve.yaml", R"P(version: 1
+name: reserve
+steps:
+  - id: odd
+    copy:
+      from: {table: users, key: id}
+      to: {table: by_serial, columns: [user_id, name]}
+      batch_size: 4
+      lua: |
+        function transform(row, ctx)
+          if row.id % 2 == 0 then return nil end
+          return {user_id = row.id, name = row.username}
+        end
+)P");
+  CommandResult r = Planrun(db, {"--plans", dir, "apply"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(
+      QueryValue(conn, "SELECT string_agg(id || ':' || user_id, ',' ORDER BY id) FROM by_serial") ==
+      "1:0,2:1,3:3,4:5,5:7,6:9");
+  CHECK(QueryValue(conn,
+                   "SELECT string_agg(lo || '-' || hi, ',' ORDER BY lo) FROM "
+                   "planrun_backup.v1__odd__public__by_serial__ranges") == "2-3,4-5,6-6");
+  CHECK(QueryValue(conn, "SELECT last_value FROM by_serial_id_seq") == "6");
+}
+
+const char kForwardSource[] = R"SQL(
+CREATE TABLE tricky (
+  id bigint PRIMARY KEY, t text, n numeric, b boolean, j jsonb, by bytea, ts timestamptz,
+  arr text[]);
+INSERT INTO tricky VALUES
+  (1, E'tab\there\nnewline\\backslash\rcr', 12345678901234567890.5, true,
+   '{"a": [1, {"b": null}], "c": "\u00e9"}', '\x00ff10', 'infinity', ARRAY['a', NULL, 'b c', '\' || 'N']),
+  (2, '', 0, false, 'null', '', '-infinity', '{}'),
+  (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+  (4, '\' || 'N', -0.000001, true, '[]', '\x5c4e', '2026-11-21 12:34:56.789+05:30', ARRAY['x,y']),
+  (5, E'unicode: \u017c\u00f3\u0142\u0107 \\' || 'N', 1e-30, false, '"\\"', '\x01', NULL, NULL);
+CREATE TABLE tkeys (k text PRIMARY KEY, v int);
+INSERT INTO tkeys VALUES (E'a\tb', 1), (E'a\\b', 2), (E'a\nb', 3), ('\' || 'N', 4), ('plain', 5),
+  (E'z\\', 6);
+)SQL";
+
+const char kForwardTarget[] = R"SQL(
+CREATE TABLE tricky (
+  id bigint PRIMARY KEY, t text, n numeric, b boolean, j jsonb, by bytea, ts timestamptz,
+  arr text[]);
+INSERT INTO tricky (id, t) VALUES (0, 'kept');
+CREATE TABLE by_serial (id bigserial PRIMARY KEY, src_id bigint, t text, n numeric, b boolean,
+  j jsonb, by bytea, ts timestamptz, arr text[]);
+CREATE TABLE staged (LIKE tricky INCLUDING ALL);
+INSERT INTO staged (id, t) VALUES (3, 'kept, not overwritten');
+CREATE TABLE tkeys (k text PRIMARY KEY, v int);
+INSERT INTO tkeys VALUES (E'a\tc', 0);
+)SQL";
+
+TEST_CASE("a copy across databases without a hook forwards COPY text byte-identical") {
+  const std::string src = FreshDatabase("perf_forward_src");
+  const std::string db = "perf_forward_dst";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(src, kForwardSource);
+  ExecSql(conn, kForwardTarget);
+  const std::string before = TableChecksums(conn, {"planrun", "planrun_backup"});
+  const std::string cols = "t, n, b, j, by, ts, arr";
+  const std::string dir = TempDir("planrun-forward");
+  // Batches of 2: every batch's last key (escaped text keys included) must
+  // be read back exactly, or rows would be copied twice or not at all.
+  WriteFile(dir + "/001_forward.yaml", R"P(version: 1
+name: forward
+connections:
+  src: {url: env:FORWARD_SOURCE_URL}
+steps:
+  - id: known
+    copy:
+      from: {connection: src, table: tricky, key: id}
+      to: {table: tricky, columns: [id, t, n, b, j, by, ts, arr]}
+      batch_size: 2
+  - id: sequence
+    needs: [known]
+    copy:
+      from: {connection: src, table: tricky, key: id}
+      to: {table: by_serial, columns: [src_id, t, n, b, j, by, ts, arr]}
+      map: {src_id: id}
+      batch_size: 2
+  - id: staged
+    needs: [sequence]
+    copy:
+      from: {connection: src, table: tricky, key: id}
+      to: {table: staged, columns: [id, t, n, b, j, by, ts, arr], on_conflict: skip}
+      batch_size: 2
+  - id: text_keys
+    needs: [staged]
+    copy:
+      from: {connection: src, table: tkeys, key: k}
+      to: {table: tkeys, columns: [k, v]}
+      batch_size: 2
+)P");
+  CommandResult r = Planrun(db, {"--plans", dir, "apply"}, {{"FORWARD_SOURCE_URL", src}});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string rows =
+      "SELECT string_agg(id || ':' || md5(ROW(" + cols + ")::text), ',' ORDER BY id) FROM ";
+  const std::string want = QueryValue(src, rows + "tricky");
+  CHECK(QueryValue(conn, rows + "tricky WHERE id > 0") == want);
+  CHECK(QueryValue(conn, "SELECT string_agg(src_id || ':' || md5(ROW(" + cols +
+                             ")::text), ',' ORDER BY id) || ' ' || string_agg(id::text, ',' "
+                             "ORDER BY id) FROM by_serial") == want + " 1,2,3,4,5");
+  CHECK(QueryValue(conn, rows + "staged WHERE id <> 3") ==
+        QueryValue(src, rows + "tricky WHERE id <> 3"));
+  CHECK(QueryValue(conn, "SELECT t FROM staged WHERE id = 3") == "kept, not overwritten");
+  const std::string keys = "SELECT string_agg(v || '=' || k, '|' ORDER BY v) FROM tkeys";
+  CHECK(QueryValue(conn, keys + " WHERE v > 0") == QueryValue(src, keys));
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) || ' ' || (k = E'a\\tc') FROM tkeys WHERE v = 0 "
+                   "GROUP BY k") == "1 true");
+  CHECK(QueryValue(conn, "SELECT encode(by, 'hex') FROM tricky WHERE id = 1") == "00ff10");
+  CommandResult rb = Planrun(db, {"--plans", dir, "rollback"}, {{"FORWARD_SOURCE_URL", src}});
   INFO(rb.err);
   REQUIRE(rb.exit_code == 0);
   CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
