@@ -41,7 +41,9 @@ class CopyStep : public Step {
     if (spec_.on_conflict == OnConflict::kUpdate) {
       conflict = " ON CONFLICT (" + QuoteIdentList(spec_.conflict_key) + ") DO UPDATE";
     }
-    const std::string keys = " -- keys of inserted rows saved in " + CopyKeysTable(spec_, env);
+    const std::string keys = " -- keys of inserted rows saved in " + CopyKeysTable(spec_, env) +
+                             " (contiguous integer keys as (lo, hi) in " +
+                             CopyRangesTable(spec_, env) + ")";
     if (!spec_.hook.present && spec_.connection.empty()) {
       // copy_run.cc: ServerBatch, one statement per batch; rows never leave the server.
       out.push_back("-- per batch of " + std::to_string(spec_.settings.batch_size) +
@@ -73,7 +75,7 @@ class CopyStep : public Step {
                     CopyPrevTable(spec_, env) + " -- their previous values");
     }
     out.push_back("DELETE FROM " + spec_.to_table.Quoted() + " <rows it inserted> USING " +
-                  CopyKeysTable(spec_, env));
+                  CopyKeysTable(spec_, env) + " and " + CopyRangesTable(spec_, env));
     return out;
   }
 

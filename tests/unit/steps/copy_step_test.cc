@@ -36,7 +36,8 @@ TEST_CASE("a copy without a hook in one database is one statement per batch") {
           "INSERT INTO \"avatars\" (\"user_id\", \"name\") SELECT ... FROM (SELECT (id) AS "
           "\"user_id\", (upper(username)) AS \"name\", \"id\" AS \"planrun_key_1\" FROM \"users\" "
           "WHERE (<key>) > (<last key>) ORDER BY \"id\" LIMIT 100) AS src -- keys of inserted "
-          "rows saved in \"planrun_backup\".\"v2__s1__public__avatars__keys\""});
+          "rows saved in \"planrun_backup\".\"v2__s1__public__avatars__keys\" (contiguous integer "
+          "keys as (lo, hi) in \"planrun_backup\".\"v2__s1__public__avatars__ranges\")"});
 }
 
 TEST_CASE("a copy through a hook or from a connection reads with COPY and writes with COPY") {
@@ -49,7 +50,9 @@ TEST_CASE("a copy through a hook or from a connection reads with COPY and writes
   CHECK(up[1].rfind("COPY (SELECT (id) AS \"user_id\", (username) AS \"name\"", 0) == 0);
   CHECK(up[2] ==
         "COPY \"avatars\" (\"user_id\", \"name\") FROM STDIN -- keys of inserted rows saved in "
-        "\"planrun_backup\".\"v2__s1__public__avatars__keys\" (into a stage table, then INSERT "
+        "\"planrun_backup\".\"v2__s1__public__avatars__keys\" (contiguous integer keys as (lo, "
+        "hi) in \"planrun_backup\".\"v2__s1__public__avatars__ranges\") (into a stage table, then "
+        "INSERT "
         "... SELECT, when the target has a BEFORE INSERT trigger, a rule or row security, or keys "
         "copy cannot know)");
 }
@@ -63,7 +66,8 @@ TEST_CASE("an upserting copy goes through a stage table") {
   CHECK(up[2] ==
         "COPY <stage table> FROM STDIN; INSERT INTO \"avatars\" (\"user_id\", \"name\") SELECT "
         "... FROM <stage table> ON CONFLICT (\"user_id\") DO UPDATE -- keys of inserted rows "
-        "saved in \"planrun_backup\".\"v2__s1__public__avatars__keys\"");
+        "saved in \"planrun_backup\".\"v2__s1__public__avatars__keys\" (contiguous integer keys as "
+        "(lo, hi) in \"planrun_backup\".\"v2__s1__public__avatars__ranges\")");
 }
 
 }  // namespace
