@@ -172,10 +172,22 @@ Status DropBackups(const CopySpec& spec, StepContext& ctx) {
                       CopyRangesTable(spec, ctx.env) + ", " + CopyPrevTable(spec, ctx.env));
 }
 
-// Appends one output row, and its primary key when the writes need it.
-void AppendOut(const CopyTarget& t, const std::vector<RawField>& out, Processed* p) {
+// Appends one output row, the source key of its row (`src`, fields
+// `key_idx`), and its primary key when the writes need it.
+void AppendOut(const CopyTarget& t, const std::vector<RawField>& out,
+               const std::vector<RawField>& src, const std::vector<size_t>& key_idx, Processed* p) {
   AppendCopyRow(&p->copy_text, out);
   ++p->rows;
+  for (size_t j = 0; j < key_idx.size(); ++j) {
+    if (j > 0) p->src_keys.push_back('\t');
+    const RawField& f = src[key_idx[j]];
+    if (f) {
+      AppendCopyField(&p->src_keys, *f);
+    } else {
+      p->src_keys.append("\\N");
+    }
+  }
+  p->src_keys.push_back('\n');
   if (t.mode != CopyWriteMode::kKnownKeys) return;
   for (size_t j = 0; j < t.pk_out.size(); ++j) {
     if (j > 0) p->keys_text.push_back('\t');
@@ -196,7 +208,7 @@ Status Process(const CopySpec& spec, CopyRuntime& rt, int64_t batch,
     std::vector<RawField> out(ncols);
     for (const auto& row : rows) {
       std::copy(row.begin(), row.begin() + ncols, out.begin());
-      AppendOut(rt.target, out, p);
+      AppendOut(rt.target, out, row, rt.key_idx, p);
     }
     return Status::OK();
   }
@@ -238,7 +250,7 @@ Status Process(const CopySpec& spec, CopyRuntime& rt, int64_t batch,
                                     encoded.ok() ? reason : encoded.message(), ""});
             continue;
           }
-          AppendOut(rt.target, out, &part);
+          AppendOut(rt.target, out, rows[i], rt.key_idx, &part);
           if (part.samples.size() < 3) part.samples.push_back(RowJson(rt.out_cols, result));
         }
         return Status::OK();
@@ -246,6 +258,7 @@ Status Process(const CopySpec& spec, CopyRuntime& rt, int64_t batch,
   for (Processed& part : parts) {
     p->copy_text.append(part.copy_text);
     p->keys_text.append(part.keys_text);
+    p->src_keys.append(part.src_keys);
     p->rows += part.rows;
     p->skipped += part.skipped;
     for (Reject& r : part.rejects) p->rejects.push_back(std::move(r));
@@ -317,10 +330,14 @@ Status RetryRejects(const CopySpec& spec, DataRun& run, CopyRuntime& rt) {
     PLANRUN_RETURN_IF_ERROR(Process(spec, rt, run.checkpoint().batches + 1, rows, &p));
     PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
       int64_t written = 0;
-      PLANRUN_RETURN_IF_ERROR(WriteBatch(spec, *run.ctx().db, rt.target, p, &written));
+      const size_t hooked = p.rejects.size();
+      PLANRUN_RETURN_IF_ERROR(
+          WriteBatchOrRefuse(spec, *run.ctx().db, rt.target, p, &written, &p.rejects));
+      const int64_t refused = static_cast<int64_t>(p.rejects.size() - hooked);
       PLANRUN_RETURN_IF_ERROR(run.store().ResolveRejects(ids));
       run.checkpoint().rows_rejected -= static_cast<int64_t>(ids.size());
-      return run.CommitBatch(std::nullopt, 0, written, p.skipped, p.rejects);
+      return run.CommitBatch(std::nullopt, 0, written, p.skipped + (p.rows - refused - written),
+                             p.rejects);
     }));
     run.ctx().out->Info("copy " + run.ctx().env.decl->id + ": retried " +
                         std::to_string(ids.size()) + " rejected rows, " +
@@ -417,9 +434,12 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
   auto write = [&](std::vector<std::string> last, int64_t read) {
     return run.InTransaction([&]() -> Status {
       int64_t written = 0;
-      PLANRUN_RETURN_IF_ERROR(WriteBatch(spec, *ctx.db, target, writing, &written));
-      return run.CommitBatch(last, read, written, writing.skipped + (writing.rows - written),
-                             writing.rejects);
+      const size_t hooked = writing.rejects.size();
+      PLANRUN_RETURN_IF_ERROR(
+          WriteBatchOrRefuse(spec, *ctx.db, target, writing, &written, &writing.rejects));
+      const int64_t refused = static_cast<int64_t>(writing.rejects.size() - hooked);
+      return run.CommitBatch(last, read, written,
+                             writing.skipped + (writing.rows - refused - written), writing.rejects);
     });
   };
   auto after_write = [&](Status st) -> Status {

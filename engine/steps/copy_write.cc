@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <nlohmann/json.hpp>
 
 #include "util/sql.h"
 #include "util/strings.h"
@@ -114,6 +115,117 @@ Status SequenceWrite(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
 
 }  // namespace
 
+namespace {
+
+/// A value PostgreSQL refuses for one row: a data exception (SQLSTATE class
+/// 22) or a constraint (23). Anything else fails the batch.
+bool IsValueRefused(const Status& st) {
+  return st.sqlstate().size() == 5 &&
+         (st.sqlstate().rfind("22", 0) == 0 || st.sqlstate().rfind("23", 0) == 0);
+}
+
+/// The lines of `text` (each with its newline).
+std::vector<std::string_view> Lines(const std::string& text) {
+  std::vector<std::string_view> out;
+  for (size_t start = 0; start < text.size();) {
+    const size_t nl = text.find('\n', start);
+    const size_t end = nl == std::string::npos ? text.size() : nl + 1;
+    out.emplace_back(text.data() + start, end - start);
+    start = end;
+  }
+  return out;
+}
+
+/// The rows of a batch, line by line, to write them again in parts.
+struct BatchLines {
+  std::vector<std::string_view> rows, keys, reserved, src_keys;
+};
+
+/// Rows [begin, end) of `lines` as a batch of their own.
+Processed Part(const BatchLines& lines, size_t begin, size_t end) {
+  Processed p;
+  for (size_t i = begin; i < end; ++i) {
+    p.copy_text.append(lines.rows[i]);
+    if (i < lines.keys.size()) p.keys_text.append(lines.keys[i]);
+    if (i < lines.reserved.size()) p.reserved.append(lines.reserved[i]);
+    if (i < lines.src_keys.size()) p.src_keys.append(lines.src_keys[i]);
+  }
+  p.rows = static_cast<int64_t>(end - begin);
+  return p;
+}
+
+/// The reject of a row PostgreSQL refused: its source key, and its target
+/// row as a JSON object of to.columns.
+Reject RefusedRow(const CopySpec& spec, const BatchLines& lines, size_t i, const Status& st) {
+  auto fields = [](std::string_view line) {
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    std::vector<RawField> out;
+    ParseCopyLine(line, &out);
+    return out;
+  };
+  std::vector<std::string> key;
+  if (i < lines.src_keys.size()) {
+    for (const RawField& f : fields(lines.src_keys[i])) key.push_back(f ? *f : "");
+  }
+  nlohmann::json row = nlohmann::json::object();
+  const std::vector<RawField> values = fields(lines.rows[i]);
+  for (size_t c = 0; c < spec.to_columns.size() && c < values.size(); ++c) {
+    row[spec.to_columns[c]] = values[c] ? nlohmann::json(*values[c]) : nlohmann::json();
+  }
+  return {0, "", KeyJson(key), row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+          // Without the CONTEXT, whose line number counts within the part written.
+          "PostgreSQL refused the row: " + st.message().substr(0, st.message().find("\nCONTEXT:")),
+          ""};
+}
+
+/// Rows [begin, end), refused as a whole: each half under its own savepoint.
+Status Bisect(const CopySpec& spec, pg::Session& db, const CopyTarget& t, const BatchLines& lines,
+              size_t begin, size_t end, int64_t* written, std::vector<Reject>* refused) {
+  if (begin == end) return Status::OK();
+  PLANRUN_RETURN_IF_ERROR(db.Exec("SAVEPOINT planrun_copy_part"));
+  int64_t n = 0;
+  Status st = WriteBatch(spec, db, t, Part(lines, begin, end), &n);
+  if (st.ok()) {
+    *written += n;
+    return db.Exec("RELEASE SAVEPOINT planrun_copy_part");
+  }
+  if (!IsValueRefused(st)) return st;
+  PLANRUN_RETURN_IF_ERROR(db.Exec("ROLLBACK TO SAVEPOINT planrun_copy_part"));
+  PLANRUN_RETURN_IF_ERROR(db.Exec("RELEASE SAVEPOINT planrun_copy_part"));
+  if (end - begin == 1) {
+    refused->push_back(RefusedRow(spec, lines, begin, st));
+    return Status::OK();
+  }
+  const size_t mid = begin + (end - begin) / 2;
+  PLANRUN_RETURN_IF_ERROR(Bisect(spec, db, t, lines, begin, mid, written, refused));
+  return Bisect(spec, db, t, lines, mid, end, written, refused);
+}
+
+}  // namespace
+
+Status WriteBatchOrRefuse(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
+                          const Processed& p, int64_t* written, std::vector<Reject>* refused) {
+  *written = 0;
+  if (p.rows == 0) return Status::OK();
+  PLANRUN_RETURN_IF_ERROR(db.Exec("SAVEPOINT planrun_copy_batch"));
+  Status st = WriteBatch(spec, db, t, p, written);
+  if (st.ok()) return db.Exec("RELEASE SAVEPOINT planrun_copy_batch");
+  if (!IsValueRefused(st)) return st;
+  PLANRUN_RETURN_IF_ERROR(db.Exec("ROLLBACK TO SAVEPOINT planrun_copy_batch"));
+  PLANRUN_RETURN_IF_ERROR(db.Exec("RELEASE SAVEPOINT planrun_copy_batch"));
+  *written = 0;
+  BatchLines lines;
+  lines.rows = Lines(p.copy_text);
+  lines.keys = Lines(p.keys_text);
+  lines.reserved = Lines(p.reserved);
+  lines.src_keys = Lines(p.src_keys);
+  if (static_cast<int64_t>(lines.rows.size()) != p.rows) {
+    return Status::Internal("copy batch of " + std::to_string(p.rows) + " rows has " +
+                            std::to_string(lines.rows.size()) + " lines");
+  }
+  return Bisect(spec, db, t, lines, 0, lines.rows.size(), written, refused);
+}
+
 Status ReserveKeys(pg::Session& db, const CopyTarget& t, int64_t n, std::string* keys) {
   keys->clear();
   return db.CopyOut("COPY (SELECT nextval(" + QuoteLiteral(t.sequence) +
@@ -206,6 +318,7 @@ Status ForwardRows(pg::Session& source, const std::string& select_sql, const Cop
     }
     starts[ncols] = pos;
     p->copy_text.append(line.data(), pos - 1).push_back('\n');
+    p->src_keys.append(line.substr(pos)).push_back('\n');
     if (t.mode == CopyWriteMode::kKnownKeys) {
       for (size_t j = 0; j < t.pk_out.size(); ++j) {
         if (j > 0) p->keys_text.push_back('\t');

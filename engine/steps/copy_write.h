@@ -42,6 +42,7 @@ struct Processed {
   std::string copy_text;  // COPY text of the rows to write (to.columns)
   std::string keys_text;  // kKnownKeys: COPY text of their primary keys
   std::string reserved;   // kSequence: keys reserved ahead (ReserveKeys), at least `rows`; or ""
+  std::string src_keys;   // each row's source key fields, COPY text (for RefusedRows' rejects)
   int64_t rows = 0;
   int64_t skipped = 0;
   std::vector<Reject> rejects;
@@ -61,6 +62,16 @@ Status ReserveKeys(pg::Session& db, const CopyTarget& target, int64_t n, std::st
 /// transaction on `db`.
 Status WriteBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& target,
                   const Processed& p, int64_t* written);
+
+/// WriteBatch, and when PostgreSQL refuses the batch for a value (SQLSTATE
+/// class 22, a data exception, or 23, a constraint), the rows again in
+/// halves, each under a savepoint, until the refused rows stand alone: those
+/// are appended to *refused (their source key, the target row as JSON and
+/// PostgreSQL's message) and the others written. About 2k log2(n) writes for
+/// k refused rows of n; a batch PostgreSQL takes whole costs one savepoint.
+/// REQUIRES: inside a transaction on `db`; p.src_keys has a line per row.
+Status WriteBatchOrRefuse(const CopySpec& spec, pg::Session& db, const CopyTarget& target,
+                          const Processed& p, int64_t* written, std::vector<Reject>* refused);
 
 /// No hook: each line of `select_sql` (CopySourceSql) is the target row, its
 /// first `ncols` fields already escaped as COPY takes them, then the source

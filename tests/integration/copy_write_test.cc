@@ -312,6 +312,86 @@ steps:
   CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
 }
 
+TEST_CASE("rows PostgreSQL refuses are rejected with its message, the rest of the batch written") {
+  const std::string db = "copy_write_refused";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn,
+          "CREATE TABLE users (id bigint PRIMARY KEY, username text NOT NULL);"
+          "INSERT INTO users SELECT i, 'user' || i FROM generate_series(1, 1000) i;"
+          "CREATE TABLE nicks (id bigserial PRIMARY KEY, user_id bigint NOT NULL, name text "
+          "UNIQUE CHECK (length(name) <= 12));");
+  const std::string before = TableChecksums(conn, {"planrun", "planrun_backup"});
+  const std::string dir = TempDir("planrun-copy-refused");
+  WriteFile(dir + "/001.yaml", R"P(version: 1
+name: nicks
+steps:
+  - id: nicks
+    copy:
+      from: {table: users, key: id}
+      to: {table: nicks, columns: [user_id, name]}
+      batch_size: 300
+      max_rejects: 2
+      lua: |
+        function transform(row, ctx)
+          -- user 500 takes user 499's name; user 777's is too long.
+          if row.id == 500 then return {user_id = 500, name = "n-user499"} end
+          if row.id == 777 then return {user_id = 777, name = string.rep("x", 20)} end
+          return {user_id = row.id, name = "n-" .. row.username}
+        end
+)P");
+  CommandResult r = Planrun(db, {"--plans", dir, "apply"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(QueryValue(conn, "SELECT count(*) || ' ' || count(DISTINCT user_id) FROM nicks") ==
+        "998 998");
+  CHECK(QueryValue(conn, "SELECT count(*) FROM nicks WHERE user_id IN (500, 777)") == "0");
+  CHECK(QueryValue(conn,
+                   "SELECT string_agg(row_key::text || ' ' || input::text || ' ' || "
+                   "reason, E'\\n' ORDER BY id) FROM planrun.rejects") ==
+        "[\"500\"] {\"name\": \"n-user499\", \"user_id\": \"500\"} PostgreSQL refused the row: "
+        "duplicate key value violates unique constraint \"nicks_name_key\"\n"
+        "DETAIL:  Key (name)=(n-user499) already exists.\n"
+        "[\"777\"] {\"name\": \"" +
+            std::string(20, 'x') +
+            "\", \"user_id\": \"777\"} PostgreSQL refused the row: new row for relation "
+            "\"nicks\" violates check constraint \"nicks_name_check\"\nDETAIL:  Failing row "
+            "contains (777, 777, " +
+            std::string(20, 'x') + ").");
+  CHECK(r.err.find("copy nicks: 1000 read, 998 written, 0 skipped, 2 rejected") !=
+        std::string::npos);
+  CommandResult rb = Planrun(db, {"--plans", dir, "rollback"});
+  INFO(rb.err);
+  REQUIRE(rb.exit_code == 0);
+  CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
+}
+
+TEST_CASE("a forwarded cross-database copy rejects the rows the target refuses by source key") {
+  const std::string source = FreshDatabase("copy_write_refused_src");
+  ExecSql(source,
+          "CREATE TABLE people (id bigint PRIMARY KEY, name text);"
+          "INSERT INTO people SELECT i, CASE WHEN i = 42 THEN NULL ELSE 'p' || i END FROM "
+          "generate_series(1, 100) i;");
+  const std::string db = "copy_write_refused_dst";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn, "CREATE TABLE people (id bigint PRIMARY KEY, name text NOT NULL)");
+  const std::string dir = TempDir("planrun-copy-refused-xdb");
+  WriteFile(dir + "/001.yaml",
+            "version: 1\nname: people\nconnections:\n  old: {url: env:OLD_DB}\nsteps:\n"
+            "  - id: people\n    copy:\n      from: {connection: old, table: people, key: id}\n"
+            "      to: {table: people, columns: [id, name]}\n      batch_size: 40\n"
+            "      max_rejects: 1\n");
+  CommandResult r = Planrun(db, {"--plans", dir, "apply"}, {{"OLD_DB", source}});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(QueryValue(conn, "SELECT count(*) FROM people") == "99");
+  CHECK(QueryValue(conn,
+                   "SELECT row_key::text || ' ' || input::text || ' ' || reason FROM "
+                   "planrun.rejects") ==
+        "[\"42\"] {\"id\": \"42\", \"name\": null} PostgreSQL refused the row: null value in "
+        "column \"name\" of relation \"people\" violates not-null constraint\n"
+        "DETAIL:  Failing row contains (42, null).");
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace planrun
