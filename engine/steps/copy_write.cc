@@ -117,13 +117,6 @@ Status SequenceWrite(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
 
 namespace {
 
-/// A value PostgreSQL refuses for one row: a data exception (SQLSTATE class
-/// 22) or a constraint (23). Anything else fails the batch.
-bool IsValueRefused(const Status& st) {
-  return st.sqlstate().size() == 5 &&
-         (st.sqlstate().rfind("22", 0) == 0 || st.sqlstate().rfind("23", 0) == 0);
-}
-
 /// The lines of `text` (each with its newline).
 std::vector<std::string_view> Lines(const std::string& text) {
   std::vector<std::string_view> out;
@@ -189,7 +182,7 @@ Status Bisect(const CopySpec& spec, pg::Session& db, const CopyTarget& t, const 
     *written += n;
     return db.Exec("RELEASE SAVEPOINT planrun_copy_part");
   }
-  if (!IsValueRefused(st)) return st;
+  if (!IsRowRefused(st)) return st;
   PLANRUN_RETURN_IF_ERROR(db.Exec("ROLLBACK TO SAVEPOINT planrun_copy_part"));
   PLANRUN_RETURN_IF_ERROR(db.Exec("RELEASE SAVEPOINT planrun_copy_part"));
   if (end - begin == 1) {
@@ -210,7 +203,7 @@ Status WriteBatchOrRefuse(const CopySpec& spec, pg::Session& db, const CopyTarge
   PLANRUN_RETURN_IF_ERROR(db.Exec("SAVEPOINT planrun_copy_batch"));
   Status st = WriteBatch(spec, db, t, p, written);
   if (st.ok()) return db.Exec("RELEASE SAVEPOINT planrun_copy_batch");
-  if (!IsValueRefused(st)) return st;
+  if (!IsRowRefused(st)) return st;
   PLANRUN_RETURN_IF_ERROR(db.Exec("ROLLBACK TO SAVEPOINT planrun_copy_batch"));
   PLANRUN_RETURN_IF_ERROR(db.Exec("RELEASE SAVEPOINT planrun_copy_batch"));
   *written = 0;

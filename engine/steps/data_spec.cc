@@ -304,6 +304,11 @@ std::optional<int64_t> EstimateRows(pg::Session& db, const TableName& table) {
   return n > 0 ? std::optional<int64_t>(n) : std::nullopt;
 }
 
+bool IsRowRefused(const Status& st) {
+  const std::string& code = st.sqlstate();
+  return code.size() == 5 && (code.rfind("22", 0) == 0 || code.rfind("23", 0) == 0);
+}
+
 std::string KeyJson(const std::vector<std::string>& key) {
   return nlohmann::json(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -94,4 +94,9 @@ std::optional<int64_t> EstimateRows(pg::Session& db, const TableName& table);
 /// JSON array of key texts: ["17"] or ["a", "2"].
 std::string KeyJson(const std::vector<std::string>& key);
 
+/// True when PostgreSQL refused a value of a row: a data exception
+/// (SQLSTATE class 22) or a constraint (class 23). Data steps reject such a
+/// row; any other error (a lock timeout, a lost connection) fails the batch.
+bool IsRowRefused(const Status& st);
+
 }  // namespace planrun

@@ -328,8 +328,7 @@ class FilesRunner {
     Status st = ctx_.db->Query(InsertSql(spec_),
                                std::vector<pg::Value>(it->values.begin(), it->values.end()), &r);
     if (!st.ok()) {
-      const std::string cls = st.sqlstate().substr(0, 2);
-      if (cls != "22" && cls != "23") return st;
+      if (!IsRowRefused(st)) return st;
       PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("ROLLBACK TO SAVEPOINT planrun_objects_row"));
       it->Reject("insert into " + spec_.insert.table.Display() + ": " + st.message());
       return Status::OK();

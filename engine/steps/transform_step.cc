@@ -272,7 +272,7 @@ class TransformRunner {
       *written += static_cast<int64_t>(staged.size());
       return ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_batch");
     }
-    if (!IsValueRefused(st)) return st;
+    if (!IsRowRefused(st)) return st;
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("ROLLBACK TO SAVEPOINT planrun_transform_batch"));
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_batch"));
     std::vector<std::string> lines = Split(text, '\n');
@@ -306,13 +306,6 @@ class TransformRunner {
     return ctx_.db->Exec(update);
   }
 
-  // A value PostgreSQL refuses for one row (a data exception, SQLSTATE class
-  // 22, or a constraint, class 23): the row is rejected, not the batch.
-  static bool IsValueRefused(const Status& st) {
-    return st.sqlstate().size() == 5 &&
-           (st.sqlstate().rfind("22", 0) == 0 || st.sqlstate().rfind("23", 0) == 0);
-  }
-
   // Writes lines [begin, end) of a batch PostgreSQL refused as a whole: each
   // half under its own savepoint, halving again where it is refused, until
   // the refused rows stand alone; those are rejected with PostgreSQL's
@@ -331,7 +324,7 @@ class TransformRunner {
       *written += static_cast<int64_t>(end - begin);
       return ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_part");
     }
-    if (!IsValueRefused(st)) return st;
+    if (!IsRowRefused(st)) return st;
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("ROLLBACK TO SAVEPOINT planrun_transform_part"));
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_part"));
     if (end - begin == 1) {
