@@ -309,18 +309,15 @@ Status Sample(const CopySpec& spec, StepContext& ctx, CopyRuntime& rt) {
 }
 
 Status RetryRejects(const CopySpec& spec, DataRun& run, CopyRuntime& rt) {
-  std::vector<Reject> old;
-  PLANRUN_RETURN_IF_ERROR(run.store().LoadRejects(&old));
-  for (size_t start = 0; start < old.size(); start += spec.settings.batch_size) {
-    const size_t end = std::min(old.size(), start + static_cast<size_t>(spec.settings.batch_size));
+  std::vector<std::string> names;
+  for (const std::string& k : spec.key) names.push_back(QuoteIdent(k));
+  return run.ForEachRejectChunk([&](const std::vector<Reject>& chunk) -> Status {
     std::vector<std::string> tuples;
     std::vector<int64_t> ids;
-    for (size_t i = start; i < end; ++i) {
-      ids.push_back(old[i].id);
-      tuples.push_back(KeyTuple(rt.key_cols, rt.key_pos, old[i].row_key));
+    for (const Reject& r : chunk) {
+      ids.push_back(r.id);
+      tuples.push_back(KeyTuple(rt.key_cols, rt.key_pos, r.row_key));
     }
-    std::vector<std::string> names;
-    for (const std::string& k : spec.key) names.push_back(QuoteIdent(k));
     std::vector<std::vector<RawField>> rows;
     PLANRUN_RETURN_IF_ERROR(ReadRows(
         *rt.source,
@@ -342,8 +339,8 @@ Status RetryRejects(const CopySpec& spec, DataRun& run, CopyRuntime& rt) {
     run.ctx().out->Info("copy " + run.ctx().env.decl->id + ": retried " +
                         std::to_string(ids.size()) + " rejected rows, " +
                         std::to_string(p.rejects.size()) + " still rejected");
-  }
-  return Status::OK();
+    return Status::OK();
+  });
 }
 
 }  // namespace

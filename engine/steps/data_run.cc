@@ -1,5 +1,6 @@
 #include "steps/data_run.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "plan/plan.h"
@@ -147,6 +148,18 @@ Status DataRun::Finish() {
                  " read, " + std::to_string(cp_.rows_written) + " written, " +
                  std::to_string(cp_.rows_skipped) + " skipped, " +
                  std::to_string(cp_.rows_rejected) + " rejected" + rate);
+  return Status::OK();
+}
+
+Status DataRun::ForEachRejectChunk(
+    const std::function<Status(const std::vector<Reject>& chunk)>& fn) {
+  std::vector<Reject> all;
+  PLANRUN_RETURN_IF_ERROR(store_.LoadRejects(&all));
+  const size_t size = static_cast<size_t>(std::max<int64_t>(1, settings_.batch_size));
+  for (size_t start = 0; start < all.size(); start += size) {
+    const size_t end = std::min(all.size(), start + size);
+    PLANRUN_RETURN_IF_ERROR(fn(std::vector<Reject>(all.begin() + start, all.begin() + end)));
+  }
   return Status::OK();
 }
 

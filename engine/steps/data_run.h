@@ -51,6 +51,11 @@ class DataRun {
   /// Marks the step done (own transaction) and checks the reject limit at the end.
   Status Finish();
 
+  /// --retry-rejects: loads the step's unresolved rejects and calls `fn` on
+  /// them in chunks of batch_size, in the order they were stored; stops at
+  /// the first error.
+  Status ForEachRejectChunk(const std::function<Status(const std::vector<Reject>& chunk)>& fn);
+
   /// Fails when the rejects so far are past max_rejects (after a batch).
   Status CheckRejectLimit(bool at_end) const;
 

@@ -349,18 +349,14 @@ class FilesRunner {
 
   // --retry-rejects: the rejected files of the list again.
   Status RetryRejects(net::Client& client) {
-    std::vector<Reject> old;
-    PLANRUN_RETURN_IF_ERROR(run_.store().LoadRejects(&old));
-    const size_t chunk = static_cast<size_t>(spec_.settings.batch_size);
-    for (size_t start = 0; start < old.size(); start += chunk) {
-      const size_t end = std::min(old.size(), start + chunk);
+    return run_.ForEachRejectChunk([&](const std::vector<Reject>& chunk) -> Status {
       std::multimap<std::string, int64_t> ids_of;  // path -> reject ids
       std::vector<std::string> paths;
-      for (size_t i = start; i < end; ++i) {
-        const nlohmann::json key = nlohmann::json::parse(old[i].row_key, nullptr, false);
+      for (const Reject& r : chunk) {
+        const nlohmann::json key = nlohmann::json::parse(r.row_key, nullptr, false);
         if (key.is_array() && !key.empty() && key[0].is_string()) {
           paths.push_back(QuoteLiteral(key[0].get<std::string>()));
-          ids_of.emplace(key[0].get<std::string>(), old[i].id);
+          ids_of.emplace(key[0].get<std::string>(), r.id);
         }
       }
       pg::Result rows;
@@ -381,8 +377,8 @@ class FilesRunner {
                      std::to_string(run_.checkpoint().rows_rejected - before +
                                     static_cast<int64_t>(ids.size())) +
                      " still rejected");
-    }
-    return Status::OK();
+      return Status::OK();
+    });
   }
 
   void Progress(int64_t total) {

@@ -337,16 +337,12 @@ class ObjectsRunner {
 
   // --retry-rejects: the rejected rows again.
   Status RetryRejects(net::Client& client) {
-    std::vector<Reject> old;
-    PLANRUN_RETURN_IF_ERROR(run_.store().LoadRejects(&old));
-    const size_t chunk = static_cast<size_t>(spec_.settings.batch_size);
-    for (size_t start = 0; start < old.size(); start += chunk) {
-      const size_t end = std::min(old.size(), start + chunk);
+    return run_.ForEachRejectChunk([&](const std::vector<Reject>& chunk) -> Status {
       std::vector<int64_t> ids;
       std::vector<std::string> tuples;
-      for (size_t i = start; i < end; ++i) {
-        ids.push_back(old[i].id);
-        tuples.push_back(KeyTuple(cols_, key_idx_, old[i].row_key));
+      for (const Reject& r : chunk) {
+        ids.push_back(r.id);
+        tuples.push_back(KeyTuple(cols_, key_idx_, r.row_key));
       }
       pg::Result rows;
       PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
@@ -361,8 +357,8 @@ class ObjectsRunner {
                      std::to_string(run_.checkpoint().rows_rejected - before +
                                     static_cast<int64_t>(ids.size())) +
                      " still rejected");
-    }
-    return Status::OK();
+      return Status::OK();
+    });
   }
 
   void Progress(std::optional<int64_t> total) {

@@ -356,16 +356,12 @@ class TransformRunner {
 
   // --retry-rejects: the rejected rows again, through the current hook.
   Status RetryRejects() {
-    std::vector<Reject> old;
-    PLANRUN_RETURN_IF_ERROR(run_.store().LoadRejects(&old));
-    const size_t chunk = static_cast<size_t>(spec_.settings.batch_size);
-    for (size_t start = 0; start < old.size(); start += chunk) {
-      const size_t end = std::min(old.size(), start + chunk);
+    return run_.ForEachRejectChunk([&](const std::vector<Reject>& chunk) -> Status {
       std::vector<int64_t> ids;
       std::vector<std::string> tuples;
-      for (size_t i = start; i < end; ++i) {
-        ids.push_back(old[i].id);
-        tuples.push_back(KeyTuple(cols_, key_idx_, old[i].row_key));
+      for (const Reject& r : chunk) {
+        ids.push_back(r.id);
+        tuples.push_back(KeyTuple(cols_, key_idx_, r.row_key));
       }
       int64_t written = 0, skipped = 0;
       std::vector<Reject> rejects;
@@ -383,8 +379,8 @@ class TransformRunner {
       }));
       ctx_.out->Info("transform " + ctx_.env.decl->id + ": retried " + std::to_string(ids.size()) +
                      " rejected rows, " + std::to_string(rejects.size()) + " still rejected");
-    }
-    return Status::OK();
+      return Status::OK();
+    });
   }
 
   // Without a hook the whole batch runs in the server.

@@ -4,27 +4,13 @@
 
 #include <catch2/catch.hpp>
 
-#include "plan/plan.h"
 #include "step_harness.h"
 
 namespace planrun {
 namespace testing {
 namespace {
 
-/// DescribeUp of the copy body `yaml`, as step s1 of plan 2.
-std::vector<std::string> Up(const std::string& yaml) {
-  std::unique_ptr<Step> step;
-  PARSE_OK(ParseCopyStep, yaml, &step);
-  Plan plan;
-  REQUIRE(Version::Parse("2", &plan.version));
-  StepDecl decl;
-  decl.id = "s1";
-  StepEnv env;
-  env.plan = &plan;
-  env.decl = &decl;
-  env.names.backup = "planrun_backup";
-  return step->DescribeUp(env);
-}
+std::vector<std::string> Up(const std::string& yaml) { return DescribeUpOf(ParseCopyStep, yaml); }
 
 TEST_CASE("a copy without a hook in one database is one statement per batch") {
   CHECK(

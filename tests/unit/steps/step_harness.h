@@ -9,6 +9,7 @@
 
 #include "fake_session.h"
 #include "plan/parser.h"
+#include "plan/plan.h"
 #include "report/reporter.h"
 
 namespace planrun {
@@ -42,6 +43,24 @@ inline Status ParseBody(const StepParser& parser, const std::string& yaml,
     INFO(st_.message());                                  \
     REQUIRE(st_.ok());                                    \
   } while (0)
+
+/// What `planrun plan` shows for the body `yaml` parsed by `parser`, as step
+/// s1 of plan 2 with the backup schema planrun_backup; the parse error as
+/// the only line when it does not parse.
+inline std::vector<std::string> DescribeUpOf(const StepParser& parser, const std::string& yaml) {
+  std::unique_ptr<Step> step;
+  const Status st = ParseBody(parser, yaml, &step);
+  if (!st.ok()) return {"parse error: " + st.message()};
+  Plan plan;
+  Version::Parse("2", &plan.version);
+  StepDecl decl;
+  decl.id = "s1";
+  StepEnv env;
+  env.plan = &plan;
+  env.decl = &decl;
+  env.names.backup = "planrun_backup";
+  return step->DescribeUp(env);
+}
 
 /// A StepContext on a FakeSession and a RecordingReporter.
 struct Harness {

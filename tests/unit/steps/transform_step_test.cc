@@ -5,26 +5,14 @@
 
 #include <catch2/catch.hpp>
 
-#include "plan/plan.h"
 #include "step_harness.h"
 
 namespace planrun {
 namespace testing {
 namespace {
 
-/// DescribeUp of the transform body `yaml`, as step s1 of plan 2.
 std::vector<std::string> Up(const std::string& yaml) {
-  std::unique_ptr<Step> step;
-  PARSE_OK(ParseTransformStep, yaml, &step);
-  Plan plan;
-  REQUIRE(Version::Parse("2", &plan.version));
-  StepDecl decl;
-  decl.id = "s1";
-  StepEnv env;
-  env.plan = &plan;
-  env.decl = &decl;
-  env.names.backup = "planrun_backup";
-  return step->DescribeUp(env);
+  return DescribeUpOf(ParseTransformStep, yaml);
 }
 
 TEST_CASE("a transform with a hook: COPY out, COPY into the stage, one UPDATE saving the old") {
