@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 
@@ -36,6 +37,39 @@ net::ClientOptions ObjectsClientOptions(const ObjectsSpec& spec, StepContext& ct
   const std::string id = ctx.env.decl->id;
   o.on_retry = [out, id](const std::string& line) { out->Debug("objects " + id + ": " + line); };
   return o;
+}
+
+void ObjectsProgress::Stored(bool uploaded, int64_t bytes) {
+  if (uploaded) {
+    ++uploaded_;
+    bytes_ += bytes;
+  } else {
+    ++existing_;
+  }
+}
+
+void ObjectsProgress::Report(Reporter* out, const std::string& head, int64_t rejected) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_ < std::chrono::milliseconds(500)) return;
+  last_ = now;
+  const double secs = std::chrono::duration<double>(now - start_).count();
+  char rate[96];
+  std::snprintf(rate, sizeof rate, ", %.1f objects/s, %.2f MB/s",
+                secs > 0 ? static_cast<double>(uploaded_ + existing_) / secs : 0.0,
+                secs > 0 ? static_cast<double>(bytes_) / 1e6 / secs : 0.0);
+  out->Progress(head + ", " + std::to_string(uploaded_) + " uploaded, " +
+                std::to_string(existing_) + " already stored, " + std::to_string(rejected) +
+                " rejected" + rate);
+}
+
+std::string ObjectsProgress::ByteRate() const {
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  char rate[64] = "";
+  if (secs > 0) {
+    std::snprintf(rate, sizeof rate, " (%.2f MB/s)", static_cast<double>(bytes_) / 1e6 / secs);
+  }
+  return rate;
 }
 
 Status ObjectsTempDir::Create() {

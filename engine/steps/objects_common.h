@@ -4,6 +4,7 @@
 // the deletion of the uploaded objects on rollback. Not thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -23,6 +24,24 @@ std::string ObjectsBackupTable(const ObjectsSpec& spec, const StepEnv& env,
 /// The transfer client's options from the step's settings; retries are
 /// logged at debug level.
 net::ClientOptions ObjectsClientOptions(const ObjectsSpec& spec, StepContext& ctx);
+
+/// What one run of an objects step stored, for its progress lines: objects
+/// and bytes per second since the run started.
+class ObjectsProgress {
+ public:
+  /// Counts an object this run stored: `uploaded`, or found already there.
+  void Stored(bool uploaded, int64_t bytes);
+  /// At most twice a second: "<head>, N uploaded, M already stored, R
+  /// rejected, x objects/s, y MB/s".
+  void Report(Reporter* out, const std::string& head, int64_t rejected);
+  /// " (y MB/s)" of the bytes this run uploaded; "" before any time passed.
+  std::string ByteRate() const;
+
+ private:
+  int64_t uploaded_ = 0, existing_ = 0, bytes_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_ = start_;
+};
 
 /// A folder for the downloads of one run, removed when empty at the end.
 class ObjectsTempDir {

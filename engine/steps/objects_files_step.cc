@@ -299,12 +299,7 @@ class FilesRunner {
       const bool uploaded = it->state == ObjectItem::State::kUploaded;
       PLANRUN_RETURN_IF_ERROR(
           RecordObject(*ctx_.db, objects_, row_key, it->location, uploaded, it->size, it->sha256));
-      if (uploaded) {
-        ++uploaded_now_;
-        bytes_now_ += it->size;
-      } else {
-        ++existing_now_;
-      }
+      progress_.Stored(uploaded, it->size);
       PLANRUN_RETURN_IF_ERROR(InsertRow(it, written, skipped));
     }
     if (it->state == ObjectItem::State::kRejected) {
@@ -382,19 +377,11 @@ class FilesRunner {
   }
 
   void Progress(int64_t total) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_progress_ < std::chrono::milliseconds(500)) return;
-    last_progress_ = now;
-    const double secs = std::chrono::duration<double>(now - start_).count();
     const Checkpoint& cp = run_.checkpoint();
-    char rate[96];
-    std::snprintf(rate, sizeof rate, ", %.1f objects/s, %.2f MB/s",
-                  secs > 0 ? static_cast<double>(uploaded_now_ + existing_now_) / secs : 0.0,
-                  secs > 0 ? static_cast<double>(bytes_now_) / 1e6 / secs : 0.0);
-    ctx_.out->Progress("objects " + id_ + ": " + std::to_string(cp.rows_read) + "/" +
-                       std::to_string(total) + " files, " + std::to_string(uploaded_now_) +
-                       " uploaded, " + std::to_string(existing_now_) + " already stored, " +
-                       std::to_string(cp.rows_rejected) + " rejected" + rate);
+    progress_.Report(ctx_.out,
+                     "objects " + id_ + ": " + std::to_string(cp.rows_read) + "/" +
+                         std::to_string(total) + " files",
+                     cp.rows_rejected);
   }
 
   // The closing line: totals over every run of the step (a resume included).
@@ -415,10 +402,7 @@ class FilesRunner {
     ctx_.counters["bytes"] = bytes;
     ctx_.counters["inserted"] = inserted;
     ctx_.counters["already_there"] = cp.rows_skipped;
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    char rate[64] = "";
-    if (secs > 0) std::snprintf(rate, sizeof rate, " (%.2f MB/s)", bytes_now_ / 1e6 / secs);
+    const std::string rate = progress_.ByteRate();
     ctx_.out->Info("objects " + id_ + ": " + std::to_string(cp.rows_read) + " processed, " +
                    std::to_string(uploaded) + " uploaded, " + std::to_string(existing) +
                    " skipped (already stored), " + std::to_string(cp.rows_rejected) +
@@ -438,9 +422,7 @@ class FilesRunner {
   std::string root_;  // the real path of from.root
   std::unique_ptr<ObjectStore> store_;
   ObjectsTempDir temp_;
-  int64_t uploaded_now_ = 0, existing_now_ = 0, bytes_now_ = 0;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_progress_ = start_;
+  ObjectsProgress progress_;
 };
 
 }  // namespace

@@ -277,12 +277,7 @@ class ObjectsRunner {
     PLANRUN_RETURN_IF_ERROR(RecordObject(*ctx_.db, objects_, KeyJson(key_text), it->location,
                                          uploaded, it->size, it->sha256));
     ++*written;
-    if (uploaded) {
-      ++uploaded_now_;
-      bytes_now_ += it->size;
-    } else {
-      ++existing_now_;
-    }
+    progress_.Stored(uploaded, it->size);
     return Status::OK();
   }
 
@@ -362,20 +357,11 @@ class ObjectsRunner {
   }
 
   void Progress(std::optional<int64_t> total) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_progress_ < std::chrono::milliseconds(500)) return;
-    last_progress_ = now;
-    const double secs = std::chrono::duration<double>(now - start_).count();
     const Checkpoint& cp = run_.checkpoint();
-    char rate[96];
-    std::snprintf(rate, sizeof rate, ", %.1f objects/s, %.2f MB/s",
-                  secs > 0 ? static_cast<double>(uploaded_now_ + existing_now_) / secs : 0.0,
-                  secs > 0 ? static_cast<double>(bytes_now_) / 1e6 / secs : 0.0);
-    ctx_.out->Progress("objects " + ctx_.env.decl->id + ": " + std::to_string(cp.rows_read) +
-                       (total && *total > 0 ? "/~" + std::to_string(*total) : "") + " rows, " +
-                       std::to_string(uploaded_now_) + " uploaded, " +
-                       std::to_string(existing_now_) + " already stored, " +
-                       std::to_string(cp.rows_rejected) + " rejected" + rate);
+    progress_.Report(ctx_.out,
+                     "objects " + ctx_.env.decl->id + ": " + std::to_string(cp.rows_read) +
+                         (total && *total > 0 ? "/~" + std::to_string(*total) : "") + " rows",
+                     cp.rows_rejected);
   }
 
   // The closing line: totals over every run of the step (a resume included).
@@ -392,10 +378,7 @@ class ObjectsRunner {
     ctx_.counters["uploaded"] = uploaded;
     ctx_.counters["already_stored"] = existing;
     ctx_.counters["bytes"] = bytes;
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    char rate[64] = "";
-    if (secs > 0) std::snprintf(rate, sizeof rate, " (%.2f MB/s)", bytes_now_ / 1e6 / secs);
+    const std::string rate = progress_.ByteRate();
     ctx_.out->Info(
         "objects " + ctx_.env.decl->id + ": " + std::to_string(run_.checkpoint().rows_read) +
         " processed, " + std::to_string(uploaded) + " uploaded, " + std::to_string(existing) +
@@ -419,9 +402,7 @@ class ObjectsRunner {
   std::string files_root_;             // the real path of from.files_root, or empty
   std::unique_ptr<ObjectStore> store_;
   ObjectsTempDir temp_;
-  int64_t uploaded_now_ = 0, existing_now_ = 0, bytes_now_ = 0;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_progress_ = start_;
+  ObjectsProgress progress_;
 };
 
 class ObjectsStep : public Step {
