@@ -1,6 +1,26 @@
+// Running a `transform` step. Without a hook each batch is three statements
+// in the server (SqlBatch). With a hook, batches overlap like copy's: batch
+// k+1 is read on a second session (no row locks) while batch k goes through
+// the hook and batch k-1 is written on the step's session, in one
+// transaction with its checkpoint:
+//
+//   BEGIN
+//   COPY <stage> FROM STDIN      -- key, new values, the values read
+//   INSERT INTO <prev> SELECT <key>, <values read of the set columns> FROM <stage>
+//   UPDATE <table> SET <set> = <new> FROM <stage>
+//     WHERE <key matches> AND <every column read is unchanged since the read>
+//   <rejects>; <checkpoint>; <progress>
+//   COMMIT
+//
+// The UPDATE compares under the row lock, so the saved previous values are
+// the values it replaced. When a row changed between the read and the write
+// (or was deleted), fewer rows are updated than staged: the batch's writes
+// are undone and the batch runs again under SELECT ... FOR UPDATE (the
+// locked path, which also serves the dry run and --retry-rejects).
 #include "steps/transform_step.h"
 
 #include <algorithm>
+#include <future>
 
 #include "plan/plan.h"
 #include "report/reporter.h"
@@ -60,6 +80,48 @@ std::string BatchSql(const TransformSpec& spec, const std::string& after, int64_
          " FOR UPDATE";
 }
 
+// The key, then the columns the hook reads (each once).
+std::vector<std::string> HookColumns(const TransformSpec& spec) {
+  std::vector<std::string> cols = spec.key;
+  for (const auto& c : spec.columns) {
+    if (std::find(cols.begin(), cols.end(), c) == cols.end()) cols.push_back(c);
+  }
+  return cols;
+}
+
+// The rows of one batch of the hook path: HookColumns, then the current
+// values of the set columns. `limit` < 0: no LIMIT.
+std::string ReadSql(const TransformSpec& spec, const std::string& cond, int64_t limit, bool lock) {
+  return "SELECT " + QuoteIdentList(HookColumns(spec)) + ", " + QuoteIdentList(spec.set) +
+         " FROM " + spec.table.Quoted() + " WHERE " +
+         (spec.where.empty() ? "" : "(" + spec.where + ") AND ") + cond + " ORDER BY " +
+         QuoteIdentList(spec.key) + (limit >= 0 ? " LIMIT " + std::to_string(limit) : "") +
+         (lock ? " FOR UPDATE" : "");
+}
+
+// The stage's columns: planrun_k<i> (key), planrun_n<i> (new values of the
+// set columns), planrun_o<i> (their values as read), planrun_i<i> (the
+// other columns the hook read, as read).
+std::vector<std::string> StageNames(const std::string& kind, size_t n) {
+  std::vector<std::string> out;
+  for (size_t i = 1; i <= n; ++i) out.push_back("planrun_" + kind + std::to_string(i));
+  return out;
+}
+
+// A batch of the hook path: its rows as read (ReadSql's columns) and what
+// the hook made of them. Buffers are reused from batch to batch.
+struct HookedBatch {
+  int64_t number = 0;                             // ctx.batch of the hook
+  std::optional<std::vector<std::string>> after;  // the key before the batch
+  std::vector<std::vector<RawField>> rows;
+  std::vector<std::vector<Value>> values;  // the hook's input per row
+  std::vector<std::string> first, last;    // keys of the first and last rows
+  std::string text;                        // the stage's COPY text
+  std::vector<size_t> staged;              // the row of each line of `text`
+  int64_t skipped = 0;
+  std::vector<Reject> rejects;
+};
+
 /// Runs one transform step.
 class TransformRunner {
  public:
@@ -100,12 +162,22 @@ class TransformRunner {
     const std::optional<int64_t> total = EstimateRows(*ctx_.db, spec_.table);
     if (total)
       PLANRUN_RETURN_IF_ERROR(run_.store().SaveProgress(run_.checkpoint().rows_read, total));
-    while (!run_.checkpoint().done) {
-      int64_t read = 0;
-      PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&] { return Batch(&read); }));
-      PLANRUN_RETURN_IF_ERROR(run_.CheckRejectLimit(false));
-      run_.Progress(total);
-      if (read < spec_.settings.batch_size) break;
+    // With a hook, batches overlap when a second session can read ahead
+    // (not in the dry run, which runs in one transaction).
+    std::unique_ptr<pg::Session> reader;
+    if (spec_.hook.present && !ctx_.dry_run && ctx_.data && !run_.checkpoint().done) {
+      PLANRUN_RETURN_IF_ERROR(ctx_.data->open("", &reader));
+    }
+    if (reader) {
+      PLANRUN_RETURN_IF_ERROR(PipelinedBatches(*reader, total));
+    } else {
+      while (!run_.checkpoint().done) {
+        int64_t read = 0;
+        PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&] { return Batch(&read); }));
+        PLANRUN_RETURN_IF_ERROR(run_.CheckRejectLimit(false));
+        run_.Progress(total);
+        if (read < spec_.settings.batch_size) break;
+      }
     }
     if (pool_) {
       PLANRUN_RETURN_IF_ERROR(pool_->Finish());
@@ -142,8 +214,20 @@ class TransformRunner {
              spec_.table.Quoted() + " WITH NO DATA;";
     }
     if (spec_.hook.present) {
-      sql += "CREATE TEMP TABLE IF NOT EXISTS " + stage_ + " AS SELECT " + keys_and_set + " FROM " +
-             spec_.table.Quoted() + " WITH NO DATA;";
+      // Typed as the table's columns, so the stage's values compare by
+      // their binary images (UnlockedWriteSql).
+      const size_t nk = spec_.key.size(), ns = spec_.set.size();
+      std::vector<std::string> cols;
+      const auto add = [&](const std::string& col, const std::string& name) {
+        cols.push_back(QuoteIdent(col) + " AS " + name);
+      };
+      for (size_t i = 0; i < nk; ++i) add(spec_.key[i], StageNames("k", nk)[i]);
+      for (size_t i = 0; i < ns; ++i) add(spec_.set[i], StageNames("n", ns)[i]);
+      for (size_t i = 0; i < ns; ++i) add(spec_.set[i], StageNames("o", ns)[i]);
+      for (size_t c = nk; c < cols_.size(); ++c)
+        add(cols_[c].name, StageNames("i", cols_.size() - nk)[c - nk]);
+      sql += "CREATE TEMP TABLE IF NOT EXISTS " + stage_ + " AS SELECT " + Join(cols, ", ") +
+             " FROM " + spec_.table.Quoted() + " WITH NO DATA;";
     }
     return ctx_.db->Exec(sql);
   }
@@ -206,95 +290,255 @@ class TransformRunner {
     return Status::OK();
   }
 
+  // One batch without a hook (SqlBatch), or of the hook path under row
+  // locks from the checkpoint (LockedBatch).
   Status Batch(int64_t* read) {
     const std::string after = KeyAfter(cols_, key_idx_, run_.checkpoint().last_key);
     if (!spec_.hook.present) return SqlBatch(after, read);
-    std::vector<std::vector<RawField>> rows;
-    PLANRUN_RETURN_IF_ERROR(
-        ReadRows(*ctx_.db, BatchSql(spec_, after, spec_.settings.batch_size), &rows));
-    *read = static_cast<int64_t>(rows.size());
-    if (rows.empty()) return Status::OK();
-    int64_t written = 0, skipped = 0;
-    std::vector<Reject> rejects;
-    PLANRUN_RETURN_IF_ERROR(HookAndWrite(rows, &written, &skipped, &rejects));
-    std::vector<std::string> last;
-    PLANRUN_RETURN_IF_ERROR(KeyOf(rows.back(), key_idx_, &last));
-    return run_.CommitBatch(last, *read, written, skipped, rejects);
+    HookedBatch b;
+    b.number = run_.checkpoint().batches + 1;
+    b.after = run_.checkpoint().last_key;
+    return LockedBatch(nullptr, &b, read);
   }
 
-  // Runs `rows` through the hook and writes the new values, saving the old.
-  Status HookAndWrite(const std::vector<std::vector<RawField>>& rows, int64_t* written,
-                      int64_t* skipped, std::vector<Reject>* rejects) {
-    std::vector<std::vector<Value>> values(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) {
-      values[i].resize(cols_.size());
+  // The hook path with batches overlapping (see the top of this file):
+  // batch k+1 is read on `reader` while batch k goes through the hook and
+  // batch k-1 is written. At most one batch waits in each stage.
+  Status PipelinedBatches(pg::Session& reader, const std::optional<int64_t>& total) {
+    HookedBatch bufs[3];
+    HookedBatch* cur = &bufs[0];
+    HookedBatch* next = &bufs[1];
+    HookedBatch* writing = &bufs[2];
+    int64_t number = run_.checkpoint().batches;
+    auto read_after = [&](const std::optional<std::vector<std::string>>& after, HookedBatch* b) {
+      b->after = after;
+      return ReadRows(
+          reader,
+          ReadSql(spec_, KeyAfter(cols_, key_idx_, after), spec_.settings.batch_size, false),
+          &b->rows);
+    };
+    bool relock = false;
+    std::future<Status> write_done;
+    auto write = [&](HookedBatch* b) {
+      return run_.InTransaction([&, b]() -> Status {
+        int64_t written = 0;
+        PLANRUN_RETURN_IF_ERROR(WriteUnlocked(*b, &written, &relock));
+        if (relock) return Status::OK();  // nothing of the batch was kept
+        return run_.CommitBatch(b->last, static_cast<int64_t>(b->rows.size()), written, b->skipped,
+                                b->rejects);
+      });
+    };
+    // Joins the write of `writing`; when a row had changed since it was
+    // read, runs that batch again under row locks (the hook is free now).
+    auto wait_write = [&]() -> Status {
+      if (!write_done.valid()) return Status::OK();
+      PLANRUN_RETURN_IF_ERROR(write_done.get());
+      if (relock) {
+        relock = false;
+        int64_t read = 0;
+        const std::vector<std::string> upto = writing->last;
+        PLANRUN_RETURN_IF_ERROR(
+            run_.InTransaction([&] { return LockedBatch(&upto, writing, &read); }));
+      }
+      PLANRUN_RETURN_IF_ERROR(run_.CheckRejectLimit(false));
+      run_.Progress(total);
+      return Status::OK();
+    };
+    PLANRUN_RETURN_IF_ERROR(read_after(run_.checkpoint().last_key, cur));
+    while (!cur->rows.empty()) {
+      PLANRUN_RETURN_IF_ERROR(KeyOf(cur->rows.back(), key_idx_, &cur->last));
+      const bool full = static_cast<int64_t>(cur->rows.size()) >= spec_.settings.batch_size;
+      std::future<Status> next_read;
+      if (full) {
+        next_read = std::async(std::launch::async,
+                               [&, last = cur->last] { return read_after(last, next); });
+      }
+      cur->number = ++number;
+      Status processed = Process(cur);
+      const Status read_next = next_read.valid() ? next_read.get() : Status::OK();
+      PLANRUN_RETURN_IF_ERROR(wait_write());
+      PLANRUN_RETURN_IF_ERROR(processed);
+      std::swap(writing, cur);
+      write_done = std::async(std::launch::async, write, writing);
+      if (!full) break;
+      if (!read_next.ok()) {
+        PLANRUN_RETURN_IF_ERROR(wait_write());
+        return read_next;
+      }
+      std::swap(cur, next);
+    }
+    return wait_write();
+  }
+
+  // The hook path under row locks, in the caller's transaction: reads the
+  // rows after b->after (up to and including *upto when given, else one
+  // batch) with FOR UPDATE on the step's session, runs them through the
+  // hook, writes them and commits the checkpoint (to *upto when given).
+  Status LockedBatch(const std::vector<std::string>* upto, HookedBatch* b, int64_t* read) {
+    std::string cond = KeyAfter(cols_, key_idx_, b->after);
+    if (upto) cond += " AND " + KeyCompare("", "<=", *upto);
+    PLANRUN_RETURN_IF_ERROR(ReadRows(
+        *ctx_.db, ReadSql(spec_, cond, upto ? -1 : spec_.settings.batch_size, true), &b->rows));
+    *read = static_cast<int64_t>(b->rows.size());
+    if (b->rows.empty()) {
+      return upto ? run_.CommitBatch(*upto, 0, 0, 0, {}) : Status::OK();
+    }
+    PLANRUN_RETURN_IF_ERROR(KeyOf(b->rows.back(), key_idx_, &b->last));
+    PLANRUN_RETURN_IF_ERROR(Process(b));
+    int64_t written = 0;
+    const size_t hooked = b->rejects.size();
+    PLANRUN_RETURN_IF_ERROR(WriteLocked(*b, &written));
+    // Staged rows neither written nor refused: a trigger kept them as they were.
+    const int64_t not_updated =
+        static_cast<int64_t>(b->staged.size() + hooked - b->rejects.size()) - written;
+    return run_.CommitBatch(upto ? *upto : b->last, *read, written, b->skipped + not_updated,
+                            b->rejects);
+  }
+
+  // Runs b->rows through the hook: b->text gets a stage line per row to
+  // write, b->skipped and b->rejects the others.
+  Status Process(HookedBatch* b) {
+    const size_t n = b->rows.size();
+    b->values.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      b->values[i].resize(cols_.size());
       for (size_t c = 0; c < cols_.size(); ++c) {
-        PLANRUN_RETURN_IF_ERROR(DecodeField(cols_[c], rows[i][c], &values[i][c]));
+        PLANRUN_RETURN_IF_ERROR(DecodeField(cols_[c], b->rows[i][c], &b->values[i][c]));
       }
     }
+    PLANRUN_RETURN_IF_ERROR(KeyOf(b->rows.front(), key_idx_, &b->first));
     std::vector<RowResult> results;
-    PLANRUN_RETURN_IF_ERROR(
-        pool_->Run(run_.checkpoint().batches + 1, in_names_, values, spec_.set, &results));
-    std::string text;
-    std::vector<size_t> staged;  // the row of each line of `text`
-    std::vector<RawField> out(spec_.key.size() + spec_.set.size());
-    for (size_t i = 0; i < rows.size(); ++i) {
+    PLANRUN_RETURN_IF_ERROR(pool_->Run(b->number, in_names_, b->values, spec_.set, &results));
+    b->text.clear();
+    b->staged.clear();
+    b->skipped = 0;
+    b->rejects.clear();
+    const size_t nk = spec_.key.size(), ns = spec_.set.size();
+    std::vector<RawField> out(nk + 2 * ns + (cols_.size() - nk));
+    for (size_t i = 0; i < n; ++i) {
       const RowResult& r = results[i];
+      const std::vector<RawField>& row = b->rows[i];
       if (r.outcome == lua::RowOutcome::kSkip) {
-        ++*skipped;
+        ++b->skipped;
         continue;
       }
       Status encoded;
-      for (size_t k = 0; k < spec_.key.size(); ++k) out[k] = rows[i][k];
+      for (size_t k = 0; k < nk; ++k) out[k] = row[k];
       if (r.outcome == lua::RowOutcome::kRow) {
-        for (size_t c = 0; c < spec_.set.size() && encoded.ok(); ++c) {
-          encoded = EncodeField(set_cols_[c], r.out[c], &out[spec_.key.size() + c]);
+        for (size_t c = 0; c < ns && encoded.ok(); ++c) {
+          encoded = EncodeField(set_cols_[c], r.out[c], &out[nk + c]);
         }
       }
       if (r.outcome == lua::RowOutcome::kReject || !encoded.ok()) {
         std::vector<std::string> k;
-        PLANRUN_RETURN_IF_ERROR(KeyOf(rows[i], key_idx_, &k));
-        rejects->push_back({0, "", KeyJson(k), RowJson(cols_, values[i]),
-                            encoded.ok() ? r.reason : encoded.message(), ""});
+        PLANRUN_RETURN_IF_ERROR(KeyOf(row, key_idx_, &k));
+        b->rejects.push_back({0, "", KeyJson(k), RowJson(cols_, b->values[i]),
+                              encoded.ok() ? r.reason : encoded.message(), ""});
         continue;
       }
-      AppendCopyRow(&text, out);
-      staged.push_back(i);
+      for (size_t c = 0; c < ns; ++c) out[nk + ns + c] = row[cols_.size() + c];
+      for (size_t c = nk; c < cols_.size(); ++c) out[nk + 2 * ns + (c - nk)] = row[c];
+      AppendCopyRow(&b->text, out);
+      b->staged.push_back(i);
     }
-    if (staged.empty()) return Status::OK();
-    std::vector<std::string> first, last;
-    PLANRUN_RETURN_IF_ERROR(KeyOf(rows.front(), key_idx_, &first));
-    PLANRUN_RETURN_IF_ERROR(KeyOf(rows.back(), key_idx_, &last));
-    const std::string update = UpdateSql(first, last);
+    return Status::OK();
+  }
+
+  // Writes a batch read without row locks, in the caller's transaction.
+  // Sets *relock (and keeps nothing) when PostgreSQL refused a value or a
+  // row changed since the read: the batch then runs again under locks.
+  Status WriteUnlocked(const HookedBatch& b, int64_t* written, bool* relock) {
+    *relock = false;
+    if (b.staged.empty()) return Status::OK();
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("SAVEPOINT planrun_transform_batch"));
-    Status st = WriteStaged(text, update);
+    int64_t updated = 0;
+    Status st = WriteStaged(b.text, UnlockedWriteSql(b.first, b.last), &updated);
+    if (st.ok() && updated == static_cast<int64_t>(b.staged.size())) {
+      *written = updated;
+      return ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_batch");
+    }
+    if (!st.ok() && !IsRowRefused(st)) return st;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("ROLLBACK TO SAVEPOINT planrun_transform_batch"));
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_batch"));
+    *relock = true;
+    return Status::OK();
+  }
+
+  // Writes a batch whose rows this transaction holds locked. A batch
+  // PostgreSQL refuses as a whole is bisected (Bisect).
+  Status WriteLocked(HookedBatch& b, int64_t* written) {
+    if (b.staged.empty()) return Status::OK();
+    const std::vector<std::string> update = {LockedUpdateSql(b.first, b.last)};
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("SAVEPOINT planrun_transform_batch"));
+    int64_t updated = 0;
+    Status st = WriteStaged(b.text, update, &updated);
     if (st.ok()) {
-      *written += static_cast<int64_t>(staged.size());
+      *written += updated;
       return ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_batch");
     }
     if (!IsRowRefused(st)) return st;
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("ROLLBACK TO SAVEPOINT planrun_transform_batch"));
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_batch"));
-    std::vector<std::string> lines = Split(text, '\n');
+    std::vector<std::string> lines = Split(b.text, '\n');
     lines.pop_back();  // after the last newline
-    return Bisect(rows, values, lines, staged, 0, lines.size(), update, written, rejects);
+    return Bisect(b, lines, 0, lines.size(), update, written);
   }
 
-  // One statement: `o` is the row before the update (the batch holds its
-  // lock), saved into prev. The key range lets both scans of the table use
+  // "s.planrun_k1 = t.k1 AND ..." for the stage `s` and the table's alias.
+  std::string MatchStage(const std::string& alias) const {
+    const std::vector<std::string> names = StageNames("k", spec_.key.size());
+    std::vector<std::string> parts;
+    for (size_t i = 0; i < spec_.key.size(); ++i)
+      parts.push_back(alias + "." + QuoteIdent(spec_.key[i]) + " = s." + names[i]);
+    return Join(parts, " AND ");
+  }
+
+  // The unlocked path's statements: the previous values as read go to
+  // prev, and the UPDATE writes only rows whose columns the hook read and
+  // whose set columns are still as read (`*=` compares the values' binary
+  // images, so it works for every type, json included, and NULL equals
+  // NULL). Under READ COMMITTED the comparison is made again on a row that
+  // changed while the UPDATE waited for its lock.
+  std::vector<std::string> UnlockedWriteSql(const std::vector<std::string>& first,
+                                            const std::vector<std::string>& last) const {
+    const size_t nk = spec_.key.size();
+    std::vector<std::string> read_cols = spec_.set, stage_cols = StageNames("o", spec_.set.size());
+    const std::vector<std::string> inputs = StageNames("i", cols_.size() - nk);
+    for (size_t c = nk; c < cols_.size(); ++c) {
+      read_cols.push_back(cols_[c].name);
+      stage_cols.push_back(inputs[c - nk]);
+    }
+    return {"INSERT INTO " + prev_ + " SELECT " + Join(StageNames("k", nk), ", ") + ", " +
+                Join(StageNames("o", spec_.set.size()), ", ") + " FROM " + stage_,
+            "UPDATE " + spec_.table.Quoted() + " AS t SET (" + QuoteIdentList(spec_.set) +
+                ") = ROW(" + Prefixed(StageNames("n", spec_.set.size()), "s") + ") FROM " + stage_ +
+                " AS s WHERE " + MatchStage("t") + " AND " + KeyCompare("t", ">=", first) +
+                " AND " + KeyCompare("t", "<=", last) + " AND ROW(" + Prefixed(read_cols, "t") +
+                ")::record *= ROW(" + Prefixed(stage_cols, "s") + ")::record"};
+  }
+
+  // The locked path's statement: `o` is the row before the update (the
+  // batch holds its lock), saved into prev; a row a trigger kept from
+  // updating is not saved. The key range lets both scans of the table use
   // its key index from the batch's first key, not from the table's start.
-  std::string UpdateSql(const std::vector<std::string>& first,
-                        const std::vector<std::string>& last) const {
+  std::string LockedUpdateSql(const std::vector<std::string>& first,
+                              const std::vector<std::string>& last) const {
+    const std::string range_o =
+        KeyCompare("o", ">=", first) + " AND " + KeyCompare("o", "<=", last);
+    const std::string range_t =
+        KeyCompare("t", ">=", first) + " AND " + KeyCompare("t", "<=", last);
     return "WITH upd AS (UPDATE " + spec_.table.Quoted() + " AS t SET (" +
-           QuoteIdentList(spec_.set) + ") = ROW(" + Prefixed(spec_.set, "s") + ") FROM " + stage_ +
-           " AS s JOIN " + spec_.table.Quoted() + " AS o ON " + Match(spec_.key, "o", "s") +
-           " AND " + KeyRange("o", first, last) + " WHERE " + Match(spec_.key, "t", "s") + " AND " +
-           KeyRange("t", first, last) + " RETURNING " + Prefixed(spec_.key, "o") + ", " +
+           QuoteIdentList(spec_.set) + ") = ROW(" +
+           Prefixed(StageNames("n", spec_.set.size()), "s") + ") FROM " + stage_ + " AS s JOIN " +
+           spec_.table.Quoted() + " AS o ON " + MatchStage("o") + " AND " + range_o + " WHERE " +
+           MatchStage("t") + " AND " + range_t + " RETURNING " + Prefixed(spec_.key, "o") + ", " +
            Prefixed(spec_.set, "o") + ") INSERT INTO " + prev_ + " SELECT * FROM upd";
   }
 
-  // Stages `text` (COPY text of key and new values) and runs `update`.
-  Status WriteStaged(const std::string& text, const std::string& update) {
+  // Stages `text` and runs `statements`; *updated is what the last one
+  // affected.
+  Status WriteStaged(const std::string& text, const std::vector<std::string>& statements,
+                     int64_t* updated) {
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("TRUNCATE " + stage_));
     bool sent = false;
     PLANRUN_RETURN_IF_ERROR(
@@ -303,55 +547,55 @@ class TransformRunner {
           sent = *done = true;
           return Status::OK();
         }));
-    return ctx_.db->Exec(update);
+    pg::Result r;
+    for (const std::string& sql : statements) PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(sql, &r));
+    *updated = r.affected;
+    return Status::OK();
   }
 
-  // Writes lines [begin, end) of a batch PostgreSQL refused as a whole: each
-  // half under its own savepoint, halving again where it is refused, until
-  // the refused rows stand alone; those are rejected with PostgreSQL's
-  // message. A batch with k refused rows of n takes about 2k log2(n) tries.
-  Status Bisect(const std::vector<std::vector<RawField>>& rows,
-                const std::vector<std::vector<Value>>& values,
-                const std::vector<std::string>& lines, const std::vector<size_t>& staged,
-                size_t begin, size_t end, const std::string& update, int64_t* written,
-                std::vector<Reject>* rejects) {
+  // Writes lines [begin, end) of a locked batch PostgreSQL refused as a
+  // whole: each half under its own savepoint, halving again where it is
+  // refused, until the refused rows stand alone; those are rejected with
+  // PostgreSQL's message. A batch with k refused rows of n takes about
+  // 2k log2(n) tries.
+  Status Bisect(HookedBatch& b, const std::vector<std::string>& lines, size_t begin, size_t end,
+                const std::vector<std::string>& update, int64_t* written) {
     if (begin == end) return Status::OK();
     std::string text;
     for (size_t l = begin; l < end; ++l) text.append(lines[l]).push_back('\n');
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("SAVEPOINT planrun_transform_part"));
-    Status st = WriteStaged(text, update);
+    int64_t updated = 0;
+    Status st = WriteStaged(text, update, &updated);
     if (st.ok()) {
-      *written += static_cast<int64_t>(end - begin);
+      *written += updated;
       return ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_part");
     }
     if (!IsRowRefused(st)) return st;
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("ROLLBACK TO SAVEPOINT planrun_transform_part"));
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_part"));
     if (end - begin == 1) {
-      const size_t i = staged[begin];
+      const size_t i = b.staged[begin];
       std::vector<std::string> k;
-      PLANRUN_RETURN_IF_ERROR(KeyOf(rows[i], key_idx_, &k));
-      rejects->push_back({0, "", KeyJson(k), RowJson(cols_, values[i]),
-                          "PostgreSQL refused the new values: " + st.message(), ""});
+      PLANRUN_RETURN_IF_ERROR(KeyOf(b.rows[i], key_idx_, &k));
+      b.rejects.push_back({0, "", KeyJson(k), RowJson(cols_, b.values[i]),
+                           "PostgreSQL refused the new values: " + st.message(), ""});
       return Status::OK();
     }
     const size_t mid = begin + (end - begin) / 2;
-    PLANRUN_RETURN_IF_ERROR(
-        Bisect(rows, values, lines, staged, begin, mid, update, written, rejects));
-    return Bisect(rows, values, lines, staged, mid, end, update, written, rejects);
+    PLANRUN_RETURN_IF_ERROR(Bisect(b, lines, begin, mid, update, written));
+    return Bisect(b, lines, mid, end, update, written);
   }
 
-  // "(a.k1, a.k2) >= (first) AND (a.k1, a.k2) <= (last)", typed literals.
-  std::string KeyRange(const std::string& alias, const std::vector<std::string>& first,
-                       const std::vector<std::string>& last) const {
-    std::vector<std::string> lo, hi;
-    for (size_t i = 0; i < key_idx_.size(); ++i) {
-      const std::string type = "::" + cols_[key_idx_[i]].type_name;
-      lo.push_back(QuoteLiteral(first[i]) + type);
-      hi.push_back(QuoteLiteral(last[i]) + type);
-    }
-    const std::string keys = "(" + Prefixed(spec_.key, alias) + ")";
-    return keys + " >= (" + Join(lo, ", ") + ") AND " + keys + " <= (" + Join(hi, ", ") + ")";
+  // "(a.k1, a.k2) <op> ('v1'::t1, 'v2'::t2)", typed literals; no alias:
+  // the bare column names.
+  std::string KeyCompare(const std::string& alias, const std::string& op,
+                         const std::vector<std::string>& key) const {
+    std::vector<std::string> vals;
+    for (size_t i = 0; i < key_idx_.size(); ++i)
+      vals.push_back(QuoteLiteral(key[i]) + "::" + cols_[key_idx_[i]].type_name);
+    const std::string keys =
+        "(" + (alias.empty() ? QuoteIdentList(spec_.key) : Prefixed(spec_.key, alias)) + ")";
+    return keys + " " + op + " (" + Join(vals, ", ") + ")";
   }
 
   // --retry-rejects: the rejected rows again, through the current hook.
@@ -363,22 +607,28 @@ class TransformRunner {
         ids.push_back(r.id);
         tuples.push_back(KeyTuple(cols_, key_idx_, r.row_key));
       }
-      int64_t written = 0, skipped = 0;
-      std::vector<Reject> rejects;
+      HookedBatch b;
+      b.number = run_.checkpoint().batches + 1;
       PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&]() -> Status {
-        std::vector<std::vector<RawField>> rows;
         PLANRUN_RETURN_IF_ERROR(ReadRows(
             *ctx_.db,
-            BatchSql(spec_, "(" + QuoteIdentList(spec_.key) + ") IN (" + Join(tuples, ", ") + ")",
-                     static_cast<int64_t>(ids.size())),
-            &rows));
-        PLANRUN_RETURN_IF_ERROR(HookAndWrite(rows, &written, &skipped, &rejects));
+            ReadSql(spec_, "(" + QuoteIdentList(spec_.key) + ") IN (" + Join(tuples, ", ") + ")",
+                    -1, true),
+            &b.rows));
+        int64_t written = 0, not_updated = 0;
+        if (!b.rows.empty()) {
+          PLANRUN_RETURN_IF_ERROR(KeyOf(b.rows.back(), key_idx_, &b.last));
+          PLANRUN_RETURN_IF_ERROR(Process(&b));
+          const size_t hooked = b.rejects.size();
+          PLANRUN_RETURN_IF_ERROR(WriteLocked(b, &written));
+          not_updated = static_cast<int64_t>(b.staged.size() + hooked - b.rejects.size()) - written;
+        }
         PLANRUN_RETURN_IF_ERROR(run_.store().ResolveRejects(ids));
         run_.checkpoint().rows_rejected -= static_cast<int64_t>(ids.size());
-        return run_.CommitBatch(std::nullopt, 0, written, skipped, rejects);
+        return run_.CommitBatch(std::nullopt, 0, written, b.skipped + not_updated, b.rejects);
       }));
       ctx_.out->Info("transform " + ctx_.env.decl->id + ": retried " + std::to_string(ids.size()) +
-                     " rejected rows, " + std::to_string(rejects.size()) + " still rejected");
+                     " rejected rows, " + std::to_string(b.rejects.size()) + " still rejected");
       return Status::OK();
     });
   }
@@ -441,20 +691,25 @@ class TransformStep : public Step {
   Reversibility reversibility() const override { return Reversibility::kReversible; }
 
   std::vector<std::string> DescribeUp(const StepEnv& env) const override {
-    // What TransformRunner::HookAndWrite and SqlBatch run, per batch.
+    // What TransformRunner::PipelinedBatches and SqlBatch run, per batch.
     const std::string batch = BatchSql(spec_, "(<key>) > (<last key>)", spec_.settings.batch_size);
     const std::string prev = PrevTable(spec_, env);
     const std::string per =
         "-- per batch of " + std::to_string(spec_.settings.batch_size) + " rows";
     if (spec_.hook.present) {
-      return {per + ", through the hook " + spec_.hook.source.chunk_name + ":",
-              "COPY (" + batch + ") TO STDOUT",
-              "COPY <stage table> FROM STDIN -- each row's key and the hook's new values",
-              "WITH upd AS (UPDATE " + spec_.table.Quoted() + " AS t SET (" +
-                  QuoteIdentList(spec_.set) + ") = <stage values> FROM <stage table> JOIN " +
-                  spec_.table.Quoted() + " AS o ON <key> WHERE <key in batch> RETURNING <key>, " +
-                  "<previous values of " + QuoteIdentList(spec_.set) + ">) INSERT INTO " + prev +
-                  " SELECT * FROM upd"};
+      return {per + ", through the hook " + spec_.hook.source.chunk_name +
+                  " (the next batch is read while this one is written):",
+              "COPY (" +
+                  ReadSql(spec_, "(<key>) > (<last key>)", spec_.settings.batch_size, false) +
+                  ") TO STDOUT -- on a second session",
+              "COPY <stage table> FROM STDIN -- each row's key, the hook's new values and the "
+              "values read",
+              "INSERT INTO " + prev + " SELECT <key>, <values read of " +
+                  QuoteIdentList(spec_.set) + "> FROM <stage table>",
+              "UPDATE " + spec_.table.Quoted() + " AS t SET (" + QuoteIdentList(spec_.set) +
+                  ") = <stage values> FROM <stage table> WHERE <key matches> AND <the columns "
+                  "read are unchanged>",
+              "-- where a row changed since it was read: the batch again, read with FOR UPDATE"};
     }
     std::vector<std::string> sets;
     for (const auto& [c, e] : spec_.sql) sets.push_back(QuoteIdent(c) + " = (" + e + ")");

@@ -73,7 +73,7 @@ std::string TableChecksums(const std::string& conninfo,
   Status st = s->Exec(
       "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
       "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND "
-      "n.nspname NOT IN (" +
+      "c.relpersistence <> 't' AND n.nspname NOT IN (" +
           skip + ") ORDER BY 1",
       &tables);
   REQUIRE(st.ok());

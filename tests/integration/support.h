@@ -29,7 +29,8 @@ std::string QueryValue(const std::string& conninfo, const std::string& sql);
 /// Runs `sql`; fails the test on error.
 void ExecSql(const std::string& conninfo, const std::string& sql);
 
-/// An ordered checksum of every table outside pg_catalog/information_schema
+/// An ordered checksum of every table (but temporary ones) outside
+/// pg_catalog/information_schema
 /// (and outside the schemas in `skip_schemas`): "schema.table count md5" lines.
 std::string TableChecksums(const std::string& conninfo,
                            const std::vector<std::string>& skip_schemas = {});

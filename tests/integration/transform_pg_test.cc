@@ -1,8 +1,13 @@
-// A transform with a hook against a real PostgreSQL, where PostgreSQL itself
-// refuses some of the new values (a unique index, a CHECK constraint): those
-// rows are rejected with PostgreSQL's message, the others written, and
+// A transform with a hook against a real PostgreSQL: where PostgreSQL itself
+// refuses some of the new values (a unique index, a CHECK constraint), those
+// rows are rejected with PostgreSQL's message and the others written; rows
+// that change between the read-ahead and the write are transformed from
+// their new values; rows a trigger keeps unchanged are not saved; and
 // rollback restores the table exactly.
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <future>
+#include <thread>
 
 #include "support.h"
 
@@ -81,6 +86,110 @@ TEST_CASE("values PostgreSQL refuses reject their rows, not the batch") {
             "than max_rejects (1 row); the first: key [\"20\"]: PostgreSQL refused the new values: "
             "duplicate key value violates unique constraint \"users_nick\"; see them with "
             "planrun rejects 1 --step nicks") != std::string::npos);
+}
+
+const char kSlugPlan[] = R"P(version: 1
+name: slugs
+steps:
+  - id: slugs
+    transform:
+      table: users
+      key: id
+      columns: [username]
+      set: [slug]
+      batch_size: 1000
+      lua: |
+        function transform(row, ctx)
+          return {slug = string.lower(row.username)}
+        end
+)P";
+
+TEST_CASE("rows changed after the read-ahead are transformed from their new values") {
+  const std::string db = "transform_changed";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn,
+          "CREATE TABLE users (id bigint PRIMARY KEY, username text NOT NULL, slug text);"
+          "INSERT INTO users SELECT i, 'User' || i, NULL FROM generate_series(1, 3000) i;");
+  const std::string dir = TempDir("planrun-transform-changed");
+  WriteFile(dir + "/001.yaml", kSlugPlan);
+
+  // Batch 1's write waits for user 500's row lock; by then batches 2
+  // (1001..2000) and 3 have been read, and batch 2 has gone through the hook.
+  std::unique_ptr<pg::Session> holder = Connect(conn);
+  REQUIRE(holder->Exec("BEGIN").ok());
+  REQUIRE(holder->Exec("SELECT 1 FROM users WHERE id = 500 FOR UPDATE").ok());
+  std::future<CommandResult> apply = std::async(std::launch::async, [&] {
+    return Planrun(db, {"--plans", dir, "apply"});
+  });
+  std::string waiting = "0";
+  for (int i = 0; i < 300 && waiting == "0"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    waiting = QueryValue(conn,
+                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                         "AND query LIKE 'UPDATE \"users\"%'");
+  }
+  REQUIRE(waiting == "1");
+  // Batch 2 changes under the hook's feet (a name, a value of the set
+  // column); a row of batch 3 is deleted.
+  ExecSql(conn,
+          "UPDATE users SET username = 'Renamed' WHERE id = 1500;"
+          "UPDATE users SET slug = 'kept-by-hand' WHERE id = 1600;"
+          "DELETE FROM users WHERE id = 2700;");
+  const std::string before = TableChecksums(conn, {"planrun", "planrun_backup"});
+  REQUIRE(holder->Exec("COMMIT").ok());
+  CommandResult r = apply.get();
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) || ' ' || count(*) FILTER (WHERE slug IS DISTINCT FROM "
+                   "lower(username)) FROM users") == "2999 0");
+  CHECK(QueryValue(conn, "SELECT slug FROM users WHERE id = 1500") == "renamed");
+  CHECK(QueryValue(conn,
+                   "SELECT rows_read || ' ' || rows_written FROM planrun.checkpoints WHERE "
+                   "step_id = 'slugs'") == "2999 2999");
+  // The saved value is the one the UPDATE replaced, not the one read.
+  CHECK(
+      QueryValue(conn,
+                 "SELECT count(*) || ' ' || string_agg(id || '=' || slug, ',') FILTER (WHERE slug "
+                 "IS NOT NULL) FROM planrun_backup.v1__slugs__public__users__prev") ==
+      "2999 1600=kept-by-hand");
+
+  CommandResult rb = Planrun(db, {"--plans", dir, "rollback"});
+  INFO(rb.err);
+  REQUIRE(rb.exit_code == 0);
+  CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
+}
+
+TEST_CASE("rows a trigger keeps from updating are neither written nor saved") {
+  const std::string db = "transform_trigger";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn,
+          "CREATE TABLE users (id bigint PRIMARY KEY, username text NOT NULL, slug text);"
+          "INSERT INTO users SELECT i, 'User' || i, 'old-' || i FROM generate_series(1, 2500) i;"
+          "CREATE FUNCTION keep_round() RETURNS trigger LANGUAGE plpgsql AS "
+          "$$BEGIN IF OLD.id % 100 = 0 THEN RETURN NULL; END IF; RETURN NEW; END$$;"
+          "CREATE TRIGGER keep_round BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION "
+          "keep_round();");
+  const std::string before = TableChecksums(conn, {"planrun", "planrun_backup"});
+  const std::string dir = TempDir("planrun-transform-trigger");
+  WriteFile(dir + "/001.yaml", kSlugPlan);
+  CommandResult r = Planrun(db, {"--plans", dir, "apply"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FILTER (WHERE slug = lower(username)) || ' ' || count(*) "
+                   "FILTER (WHERE slug = 'old-' || id AND id % 100 = 0) FROM users") == "2475 25");
+  CHECK(QueryValue(conn,
+                   "SELECT rows_read || ' ' || rows_written || ' ' || rows_skipped FROM "
+                   "planrun.checkpoints WHERE step_id = 'slugs'") == "2500 2475 25");
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) || ' ' || count(*) FILTER (WHERE slug = 'old-' || id) FROM "
+                   "planrun_backup.v1__slugs__public__users__prev") == "2475 2475");
+  CommandResult rb = Planrun(db, {"--plans", dir, "rollback"});
+  INFO(rb.err);
+  REQUIRE(rb.exit_code == 0);
+  CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
 }
 
 }  // namespace

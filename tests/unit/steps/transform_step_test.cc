@@ -1,6 +1,7 @@
 // What `planrun plan` shows for a transform step: the statements each batch
-// runs, with a hook (COPY out, COPY into a stage table, one UPDATE that also
-// saves the previous values) and with SQL expressions.
+// runs, with a hook (COPY out on a second session, COPY into a stage table,
+// the previous values saved, one UPDATE of the rows still as read) and with
+// SQL expressions.
 #include "steps/transform_step.h"
 
 #include <catch2/catch.hpp>
@@ -15,18 +16,21 @@ std::vector<std::string> Up(const std::string& yaml) {
   return DescribeUpOf(ParseTransformStep, yaml);
 }
 
-TEST_CASE("a transform with a hook: COPY out, COPY into the stage, one UPDATE saving the old") {
+TEST_CASE("a transform with a hook: read ahead, COPY into the stage, save, UPDATE if unchanged") {
   CHECK(Up("table: users\nkey: id\ncolumns: [username]\nset: [slug]\nbatch_size: 500\n"
            "lua: |\n  function transform(row) return {slug = row.username} end\n") ==
         std::vector<std::string>{
-            "-- per batch of 500 rows, through the hook plan.yaml:",
-            "COPY (SELECT \"id\", \"username\" FROM \"users\" WHERE (<key>) > (<last key>) ORDER "
-            "BY \"id\" LIMIT 500 FOR UPDATE) TO STDOUT",
-            "COPY <stage table> FROM STDIN -- each row's key and the hook's new values",
-            "WITH upd AS (UPDATE \"users\" AS t SET (\"slug\") = <stage values> FROM <stage table> "
-            "JOIN \"users\" AS o ON <key> WHERE <key in batch> RETURNING <key>, <previous values "
-            "of \"slug\">) INSERT INTO \"planrun_backup\".\"v2__s1__public__users__prev\" SELECT * "
-            "FROM upd"});
+            "-- per batch of 500 rows, through the hook plan.yaml (the next batch is read while "
+            "this one is written):",
+            "COPY (SELECT \"id\", \"username\", \"slug\" FROM \"users\" WHERE (<key>) > (<last "
+            "key>) ORDER BY \"id\" LIMIT 500) TO STDOUT -- on a second session",
+            "COPY <stage table> FROM STDIN -- each row's key, the hook's new values and the values "
+            "read",
+            "INSERT INTO \"planrun_backup\".\"v2__s1__public__users__prev\" SELECT <key>, <values "
+            "read of \"slug\"> FROM <stage table>",
+            "UPDATE \"users\" AS t SET (\"slug\") = <stage values> FROM <stage table> WHERE <key "
+            "matches> AND <the columns read are unchanged>",
+            "-- where a row changed since it was read: the batch again, read with FOR UPDATE"});
 }
 
 TEST_CASE("a transform with SQL: the batch's keys, the saved values, one UPDATE") {
