@@ -44,12 +44,6 @@ struct CopyRuntime {
   std::unique_ptr<HookPool> pool;
 };
 
-std::string Qualified(const std::vector<std::string>& cols, const std::string& alias) {
-  std::vector<std::string> out;
-  for (const auto& c : cols) out.push_back(alias + "." + QuoteIdent(c));
-  return Join(out, ", ");
-}
-
 Status ResolveColumns(const CopySpec& spec, StepContext& ctx, CopyRuntime* rt) {
   if (!spec.from_table.name.empty()) {
     PLANRUN_RETURN_IF_ERROR(CheckKeyUnique(*rt->source, spec.from_table, spec.key, "copy source"));
@@ -144,8 +138,8 @@ Status UndoRows(const CopySpec& spec, StepContext& ctx, int64_t* removed) {
   if (r.get(0, 1) == "t") {
     PLANRUN_RETURN_IF_ERROR(ctx.db->Exec("UPDATE " + spec.to_table.Quoted() + " AS t SET (" +
                                          QuoteIdentList(spec.to_columns) + ") = ROW(" +
-                                         Qualified(spec.to_columns, "k") + ") FROM " + prev +
-                                         " AS k WHERE " + Join(match, " AND ")));
+                                         QualifiedIdentList("k", spec.to_columns) + ") FROM " +
+                                         prev + " AS k WHERE " + Join(match, " AND ")));
   }
   *removed = 0;
   if (r.get(0, 0) == "t") {

@@ -11,12 +11,6 @@ namespace planrun {
 
 namespace {
 
-std::string Qualified(const std::vector<std::string>& cols, const std::string& alias) {
-  std::vector<std::string> out;
-  for (const auto& c : cols) out.push_back(alias + "." + QuoteIdent(c));
-  return Join(out, ", ");
-}
-
 std::string ConflictClause(const CopySpec& spec) {
   if (spec.on_conflict == OnConflict::kSkip) return " ON CONFLICT DO NOTHING";
   if (spec.on_conflict != OnConflict::kUpdate) return "";
@@ -53,8 +47,8 @@ Status StageWrite(const CopySpec& spec, pg::Session& db, const CopyTarget& t, co
   if (spec.on_conflict == OnConflict::kUpdate) {
     PLANRUN_RETURN_IF_ERROR(db.Exec(
         "INSERT INTO " + t.prev + " SELECT t.* FROM " + spec.to_table.Quoted() + " AS t WHERE (" +
-        Qualified(spec.conflict_key, "t") + ") IN (SELECT " + QuoteIdentList(spec.conflict_key) +
-        " FROM " + t.stage + ") ON CONFLICT DO NOTHING"));
+        QualifiedIdentList("t", spec.conflict_key) + ") IN (SELECT " +
+        QuoteIdentList(spec.conflict_key) + " FROM " + t.stage + ") ON CONFLICT DO NOTHING"));
   }
   const std::string pk = QuoteIdentList(t.pk);
   pg::Result r;
@@ -275,6 +269,30 @@ Status ResolveCopyTarget(const CopySpec& spec, pg::Session& db, CopyTarget* t) {
   return Status::OK();
 }
 
+namespace {
+
+// True when `keys_text` (one integer key per line, as COPY wrote them) holds
+// keys that fill lo..hi: n keys of a batch the target's primary key accepted
+// are distinct, so n of them between lo and hi with hi - lo + 1 == n are the
+// whole range, and no other row can hold a key in it.
+bool ContiguousKeys(const std::string& keys_text, int64_t* lo, int64_t* hi) {
+  uint64_t n = 0;
+  for (size_t pos = 0; pos < keys_text.size();) {
+    const size_t nl = keys_text.find('\n', pos);
+    if (nl == std::string::npos) return false;
+    int64_t key = 0;
+    const auto [end, ec] = std::from_chars(keys_text.data() + pos, keys_text.data() + nl, key);
+    if (ec != std::errc() || end != keys_text.data() + nl) return false;
+    *lo = n == 0 ? key : std::min(*lo, key);
+    *hi = n == 0 ? key : std::max(*hi, key);
+    ++n;
+    pos = nl + 1;
+  }
+  return n > 0 && static_cast<uint64_t>(*hi) - static_cast<uint64_t>(*lo) == n - 1;
+}
+
+}  // namespace
+
 Status WriteBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& t, const Processed& p,
                   int64_t* written) {
   *written = 0;
@@ -291,6 +309,11 @@ Status WriteBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& t, co
       db,
       "COPY " + spec.to_table.Quoted() + " (" + QuoteIdentList(spec.to_columns) + ") FROM STDIN",
       p.copy_text, written));
+  int64_t lo = 0, hi = 0;
+  if (t.key_ranges && ContiguousKeys(p.keys_text, &lo, &hi)) {
+    return db.Exec("INSERT INTO " + t.ranges + " VALUES (" + std::to_string(lo) + ", " +
+                   std::to_string(hi) + ")");
+  }
   return SendCopy(db, "COPY " + t.keys + " FROM STDIN", p.keys_text, nullptr);
 }
 
@@ -358,8 +381,9 @@ bool RangeBatches(const CopySpec& spec, const std::vector<ColumnSpec>& key_cols)
 bool UsesKeyRanges(const CopySpec& spec, const CopyTarget& target,
                    const std::vector<ColumnSpec>& key_cols) {
   if (!target.integer_key) return false;
-  return RunsInServer(spec) ? RangeBatches(spec, key_cols)
-                            : target.mode == CopyWriteMode::kSequence;
+  return RunsInServer(spec)
+             ? RangeBatches(spec, key_cols)
+             : target.mode == CopyWriteMode::kSequence || target.mode == CopyWriteMode::kKnownKeys;
 }
 
 Status ServerBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
@@ -419,7 +443,7 @@ Status ServerBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
   if (spec.on_conflict == OnConflict::kUpdate) {
     // Same snapshot as the insert below: these are the rows as they were.
     sql += ", saved AS (INSERT INTO " + t.prev + " SELECT t.* FROM " + spec.to_table.Quoted() +
-           " AS t WHERE (" + Qualified(spec.conflict_key, "t") + ") IN (SELECT " +
+           " AS t WHERE (" + QualifiedIdentList("t", spec.conflict_key) + ") IN (SELECT " +
            QuoteIdentList(spec.conflict_key) + " FROM src) ON CONFLICT DO NOTHING)";
   }
   sql += ", ins AS (INSERT INTO " + spec.to_table.Quoted() + " (" + cols + ") SELECT " + cols +

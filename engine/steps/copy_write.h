@@ -85,7 +85,8 @@ Status ForwardRows(pg::Session& source, const std::string& select_sql, const Cop
 /// in target.ranges whenever they are contiguous (lo..hi all inserted by
 /// the batch, so no other row can have a key in between), and one row per
 /// key in target.keys otherwise: a plain target with a single integer key,
-/// written by ServerBatch over key ranges or with keys from its sequence.
+/// written by ServerBatch over key ranges, with keys from its sequence, or
+/// with the keys its rows carry (kKnownKeys).
 bool UsesKeyRanges(const CopySpec& spec, const CopyTarget& target,
                    const std::vector<ColumnSpec>& key_cols);
 

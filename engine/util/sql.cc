@@ -29,4 +29,13 @@ std::string QuoteIdentList(const std::vector<std::string>& names) {
   return out;
 }
 
+std::string QualifiedIdentList(const std::string& alias, const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i) out += ", ";
+    out += alias + "." + QuoteIdent(names[i]);
+  }
+  return out;
+}
+
 }  // namespace planrun

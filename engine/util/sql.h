@@ -20,4 +20,8 @@ std::string QuoteLiteral(std::string_view value);
 /// Comma-separated QuoteIdent of each name.
 std::string QuoteIdentList(const std::vector<std::string>& names);
 
+/// Comma-separated QuoteIdent of each name, qualified by `alias`:
+/// t."a", t."b". `alias` is SQL text (a bare alias or a quoted name).
+std::string QualifiedIdentList(const std::string& alias, const std::vector<std::string>& names);
+
 }  // namespace planrun

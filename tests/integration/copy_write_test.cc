@@ -88,14 +88,17 @@ std::string CopyStep(const std::string& id, const std::string& table, const std:
 TEST_CASE("every write path inserts the same rows and rolls back exactly") {
   const std::string db = "copy_write_paths";
   const std::string conn = FreshDatabase(db);
-  ExecSql(conn, kTargets);
+  ExecSql(conn, std::string(kTargets) +
+                    "CREATE TABLE by_even_key (user_id bigint PRIMARY KEY, name text);");
   const std::string before = TableChecksums(conn, {"planrun", "planrun_backup"});
   const std::string dir = TempDir("planrun-copy-write");
+  std::string even = CopyStep("even", "by_even_key", "user_id", "trigger");
+  even.replace(even.find("row.id,"), 7, "row.id * 2,");
   WriteFile(dir + "/001_copy.yaml", "version: 1\nname: paths\nsteps:\n" +
                                         CopyStep("serial", "by_serial", "user_id") +
                                         CopyStep("identity", "by_identity", "user_id", "serial") +
                                         CopyStep("key", "by_key", "user_id", "identity") +
-                                        CopyStep("trigger", "by_trigger", "user_id", "key"));
+                                        CopyStep("trigger", "by_trigger", "user_id", "key") + even);
   CommandResult r = Planrun(db, {"--plans", dir, "apply"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -121,6 +124,20 @@ TEST_CASE("every write path inserts the same rows and rolls back exactly") {
   }
   CHECK(QueryValue(conn, "SELECT string_agg(id::text, ',' ORDER BY id) FROM by_trigger") ==
         "1001,1002,1003,1004,1005,1006,1007,1008,1009,1010,1011");
+  // Keys the rows carry: a range where a batch's keys are contiguous, else
+  // one row per key (the last batch of the even keys holds one key).
+  const std::string key_backup = "planrun_backup.v1__key__public__by_key";
+  CHECK(QueryValue(conn,
+                   "SELECT string_agg(lo || '-' || hi, ',' ORDER BY lo) || ' ' || "
+                   "(SELECT count(*) FROM " +
+                       key_backup + "__keys) FROM " + key_backup + "__ranges") ==
+        "1-3,4-6,7-9,10-10 0");
+  const std::string even_backup = "planrun_backup.v1__even__public__by_even_key";
+  CHECK(QueryValue(conn,
+                   "SELECT string_agg(lo || '-' || hi, ',' ORDER BY lo) || ' ' || "
+                   "(SELECT string_agg(user_id::text, ',' ORDER BY user_id) FROM " +
+                       even_backup + "__keys) FROM " + even_backup + "__ranges") ==
+        "20-20 2,4,6,8,10,12,14,16,18");
   CommandResult rb = Planrun(db, {"--plans", dir, "rollback"});
   INFO(rb.err);
   REQUIRE(rb.exit_code == 0);

@@ -55,7 +55,7 @@ struct Facts {
   std::string handle_index;  // "" absent, "t" valid, "f" invalid
   std::string display_index;
   int64_t profiles_rows = -1;          // -1: no such table
-  int64_t keys_rows = -1;              // the copy's __keys table
+  int64_t keys_rows = -1;              // the keys in the copy's __keys and __ranges
   int64_t prev_rows = -1;              // the transform's __prev table
   int64_t display_rows = -1;           // accounts with a display; -1: no column
   int64_t undisplayed_before_key = 0;  // accounts up to the transform's last key without one
@@ -110,7 +110,13 @@ inline Facts ReadFacts(const std::string& conn) {
     return std::stoll(QueryValue(conn, "SELECT count(*) FROM " + from));
   };
   if (f.profiles) f.profiles_rows = count("profiles");
-  if (c[6] == "t") f.keys_rows = count("planrun_backup.v1__copy_profiles__public__profiles__keys");
+  // The copy's keys: one row per key, or one (lo, hi) row per contiguous batch.
+  if (c[6] == "t") {
+    const std::string backup = "planrun_backup.v1__copy_profiles__public__profiles";
+    f.keys_rows = count(backup + "__keys") +
+                  std::stoll(QueryValue(
+                      conn, "SELECT coalesce(sum(hi - lo + 1), 0) FROM " + backup + "__ranges"));
+  }
   if (c[7] == "t") f.prev_rows = count("planrun_backup.v1__fill_display__public__accounts__prev");
   if (f.display) {
     f.display_rows = count("accounts WHERE display IS NOT NULL");

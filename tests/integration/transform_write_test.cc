@@ -1,9 +1,10 @@
-// A transform with a hook against a real PostgreSQL: where PostgreSQL itself
-// refuses some of the new values (a unique index, a CHECK constraint), those
-// rows are rejected with PostgreSQL's message and the others written; rows
-// that change between the read-ahead and the write are transformed from
-// their new values; rows a trigger keeps unchanged are not saved; and
-// rollback restores the table exactly.
+// How a transform with a hook writes its batches (TransformWriter, and the
+// runner's read-ahead around it), against a real PostgreSQL: values
+// PostgreSQL refuses (a unique index, a CHECK constraint) reject their rows
+// with its message and the others are written; rows that change between
+// the read-ahead and the write are transformed from their new values; rows
+// a trigger keeps unchanged are not saved; rollback restores the table
+// exactly.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>

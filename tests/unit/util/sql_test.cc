@@ -27,5 +27,11 @@ TEST_CASE("QuoteIdentList joins quoted names with commas") {
   CHECK(QuoteIdentList({"a", "b\"c"}) == "\"a\", \"b\"\"c\"");
 }
 
+TEST_CASE("QualifiedIdentList qualifies each quoted name by the alias") {
+  CHECK(QualifiedIdentList("t", {}) == "");
+  CHECK(QualifiedIdentList("t", {"id"}) == "t.\"id\"");
+  CHECK(QualifiedIdentList("\"s\"", {"a b", "we\"ird"}) == "\"s\".\"a b\", \"s\".\"we\"\"ird\"");
+}
+
 }  // namespace
 }  // namespace planrun

@@ -1,0 +1,187 @@
+#include "steps/transform_write.h"
+
+#include "steps/data_spec.h"
+#include "util/sql.h"
+#include "util/strings.h"
+
+namespace planrun {
+
+namespace {}  // namespace
+
+std::vector<std::string> StageNames(const std::string& kind, size_t n) {
+  std::vector<std::string> out;
+  for (size_t i = 1; i <= n; ++i) out.push_back("planrun_" + kind + std::to_string(i));
+  return out;
+}
+
+std::string TransformWriter::StageSql() const {
+  const size_t nk = spec_.key.size(), ns = spec_.set.size();
+  std::vector<std::string> cols;
+  const auto add = [&](const std::string& col, const std::string& name) {
+    cols.push_back(QuoteIdent(col) + " AS " + name);
+  };
+  for (size_t i = 0; i < nk; ++i) add(spec_.key[i], StageNames("k", nk)[i]);
+  for (size_t i = 0; i < ns; ++i) add(spec_.set[i], StageNames("n", ns)[i]);
+  for (size_t i = 0; i < ns; ++i) add(spec_.set[i], StageNames("o", ns)[i]);
+  for (size_t c = nk; c < cols_.size(); ++c)
+    add(cols_[c].name, StageNames("i", cols_.size() - nk)[c - nk]);
+  return "CREATE TEMP TABLE IF NOT EXISTS " + stage_ + " AS SELECT " + Join(cols, ", ") + " FROM " +
+         spec_.table.Quoted() + " WITH NO DATA;";
+}
+
+// Writes a batch read without row locks, in the caller's transaction.
+// Sets *relock (and keeps nothing) when PostgreSQL refused a value or a
+// row changed since the read: the batch then runs again under locks.
+Status TransformWriter::WriteUnlocked(const HookedBatch& b, int64_t* written, bool* relock) {
+  *relock = false;
+  if (b.staged.empty()) return Status::OK();
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("SAVEPOINT planrun_transform_batch"));
+  int64_t updated = 0;
+  Status st = WriteStaged(b.text, UnlockedWriteSql(b.first, b.last), &updated);
+  if (st.ok() && updated == static_cast<int64_t>(b.staged.size())) {
+    *written = updated;
+    return db_.Exec("RELEASE SAVEPOINT planrun_transform_batch");
+  }
+  if (!st.ok() && !IsRowRefused(st)) return st;
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("ROLLBACK TO SAVEPOINT planrun_transform_batch"));
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("RELEASE SAVEPOINT planrun_transform_batch"));
+  *relock = true;
+  return Status::OK();
+}
+
+// Writes a batch whose rows this transaction holds locked. A batch
+// PostgreSQL refuses as a whole is bisected (Bisect).
+Status TransformWriter::WriteLocked(HookedBatch& b, int64_t* written) {
+  if (b.staged.empty()) return Status::OK();
+  const std::vector<std::string> update = {LockedUpdateSql(b.first, b.last)};
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("SAVEPOINT planrun_transform_batch"));
+  int64_t updated = 0;
+  Status st = WriteStaged(b.text, update, &updated);
+  if (st.ok()) {
+    *written += updated;
+    return db_.Exec("RELEASE SAVEPOINT planrun_transform_batch");
+  }
+  if (!IsRowRefused(st)) return st;
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("ROLLBACK TO SAVEPOINT planrun_transform_batch"));
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("RELEASE SAVEPOINT planrun_transform_batch"));
+  std::vector<std::string> lines = Split(b.text, '\n');
+  lines.pop_back();  // after the last newline
+  return Bisect(b, lines, 0, lines.size(), update, written);
+}
+
+// "s.planrun_k1 = t.k1 AND ..." for the stage `s` and the table's alias.
+std::string TransformWriter::MatchStage(const std::string& alias) const {
+  const std::vector<std::string> names = StageNames("k", spec_.key.size());
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < spec_.key.size(); ++i)
+    parts.push_back(alias + "." + QuoteIdent(spec_.key[i]) + " = s." + names[i]);
+  return Join(parts, " AND ");
+}
+
+// The unlocked path's statements: the previous values as read go to
+// prev, and the UPDATE writes only rows whose columns the hook read and
+// whose set columns are still as read (`*=` compares the values' binary
+// images, so it works for every type, json included, and NULL equals
+// NULL). Under READ COMMITTED the comparison is made again on a row that
+// changed while the UPDATE waited for its lock.
+std::vector<std::string> TransformWriter::UnlockedWriteSql(
+    const std::vector<std::string>& first, const std::vector<std::string>& last) const {
+  const size_t nk = spec_.key.size();
+  std::vector<std::string> read_cols = spec_.set, stage_cols = StageNames("o", spec_.set.size());
+  const std::vector<std::string> inputs = StageNames("i", cols_.size() - nk);
+  for (size_t c = nk; c < cols_.size(); ++c) {
+    read_cols.push_back(cols_[c].name);
+    stage_cols.push_back(inputs[c - nk]);
+  }
+  return {"INSERT INTO " + prev_ + " SELECT " + Join(StageNames("k", nk), ", ") + ", " +
+              Join(StageNames("o", spec_.set.size()), ", ") + " FROM " + stage_,
+          "UPDATE " + spec_.table.Quoted() + " AS t SET (" + QuoteIdentList(spec_.set) +
+              ") = ROW(" + QualifiedIdentList("s", StageNames("n", spec_.set.size())) + ") FROM " +
+              stage_ + " AS s WHERE " + MatchStage("t") + " AND " + KeyCompare("t", ">=", first) +
+              " AND " + KeyCompare("t", "<=", last) + " AND ROW(" +
+              QualifiedIdentList("t", read_cols) + ")::record *= ROW(" +
+              QualifiedIdentList("s", stage_cols) + ")::record"};
+}
+
+// The locked path's statement: `o` is the row before the update (the
+// batch holds its lock), saved into prev; a row a trigger kept from
+// updating is not saved. The key range lets both scans of the table use
+// its key index from the batch's first key, not from the table's start.
+std::string TransformWriter::LockedUpdateSql(const std::vector<std::string>& first,
+                                             const std::vector<std::string>& last) const {
+  const std::string range_o = KeyCompare("o", ">=", first) + " AND " + KeyCompare("o", "<=", last);
+  const std::string range_t = KeyCompare("t", ">=", first) + " AND " + KeyCompare("t", "<=", last);
+  return "WITH upd AS (UPDATE " + spec_.table.Quoted() + " AS t SET (" + QuoteIdentList(spec_.set) +
+         ") = ROW(" + QualifiedIdentList("s", StageNames("n", spec_.set.size())) + ") FROM " +
+         stage_ + " AS s JOIN " + spec_.table.Quoted() + " AS o ON " + MatchStage("o") + " AND " +
+         range_o + " WHERE " + MatchStage("t") + " AND " + range_t + " RETURNING " +
+         QualifiedIdentList("o", spec_.key) + ", " + QualifiedIdentList("o", spec_.set) +
+         ") INSERT INTO " + prev_ + " SELECT * FROM upd";
+}
+
+// Stages `text` and runs `statements`; *updated is what the last one
+// affected.
+Status TransformWriter::WriteStaged(const std::string& text,
+                                    const std::vector<std::string>& statements, int64_t* updated) {
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("TRUNCATE " + stage_));
+  bool sent = false;
+  PLANRUN_RETURN_IF_ERROR(
+      db_.CopyIn("COPY " + stage_ + " FROM STDIN", [&](std::string* chunk, bool* done) {
+        if (!sent) chunk->append(text);
+        sent = *done = true;
+        return Status::OK();
+      }));
+  pg::Result r;
+  for (const std::string& sql : statements) PLANRUN_RETURN_IF_ERROR(db_.Exec(sql, &r));
+  *updated = r.affected;
+  return Status::OK();
+}
+
+// Writes lines [begin, end) of a locked batch PostgreSQL refused as a
+// whole: each half under its own savepoint, halving again where it is
+// refused, until the refused rows stand alone; those are rejected with
+// PostgreSQL's message. A batch with k refused rows of n takes about
+// 2k log2(n) tries.
+Status TransformWriter::Bisect(HookedBatch& b, const std::vector<std::string>& lines, size_t begin,
+                               size_t end, const std::vector<std::string>& update,
+                               int64_t* written) {
+  if (begin == end) return Status::OK();
+  std::string text;
+  for (size_t l = begin; l < end; ++l) text.append(lines[l]).push_back('\n');
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("SAVEPOINT planrun_transform_part"));
+  int64_t updated = 0;
+  Status st = WriteStaged(text, update, &updated);
+  if (st.ok()) {
+    *written += updated;
+    return db_.Exec("RELEASE SAVEPOINT planrun_transform_part");
+  }
+  if (!IsRowRefused(st)) return st;
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("ROLLBACK TO SAVEPOINT planrun_transform_part"));
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("RELEASE SAVEPOINT planrun_transform_part"));
+  if (end - begin == 1) {
+    const size_t i = b.staged[begin];
+    std::vector<std::string> k;
+    PLANRUN_RETURN_IF_ERROR(KeyOf(b.rows[i], key_idx_, &k));
+    b.rejects.push_back({0, "", KeyJson(k), RowJson(cols_, b.values[i]),
+                         "PostgreSQL refused the new values: " + st.message(), ""});
+    return Status::OK();
+  }
+  const size_t mid = begin + (end - begin) / 2;
+  PLANRUN_RETURN_IF_ERROR(Bisect(b, lines, begin, mid, update, written));
+  return Bisect(b, lines, mid, end, update, written);
+}
+
+// "(a.k1, a.k2) <op> ('v1'::t1, 'v2'::t2)", typed literals; no alias:
+// the bare column names.
+std::string TransformWriter::KeyCompare(const std::string& alias, const std::string& op,
+                                        const std::vector<std::string>& key) const {
+  std::vector<std::string> vals;
+  for (size_t i = 0; i < key_idx_.size(); ++i)
+    vals.push_back(QuoteLiteral(key[i]) + "::" + cols_[key_idx_[i]].type_name);
+  const std::string keys =
+      "(" + (alias.empty() ? QuoteIdentList(spec_.key) : QualifiedIdentList(alias, spec_.key)) +
+      ")";
+  return keys + " " + op + " (" + Join(vals, ", ") + ")";
+}
+
+}  // namespace planrun
