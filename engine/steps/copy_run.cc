@@ -10,7 +10,9 @@
 //
 // The three stages overlap: batch k+1 is read while batch k goes through the
 // hook and batch k-1 is written. Without a hook and within one database each
-// batch is one statement in the server (ServerBatch).
+// batch is one statement in the server (ServerBatch); where batches are key
+// ranges, the next range's bounds are read while this one is inserted
+// (ServerRangeBatches).
 #include <future>
 #include <nlohmann/json.hpp>
 
@@ -337,6 +339,43 @@ Status RetryRejects(const CopySpec& spec, DataRun& run, CopyRuntime& rt) {
   });
 }
 
+// A copy in the server cut by key ranges: the next batch's bounds are read
+// from the key index on a second session while this batch's INSERT runs.
+Status ServerRangeBatches(const CopySpec& spec, DataRun& run, CopyRuntime& rt,
+                          const std::optional<int64_t>& total) {
+  StepContext& ctx = run.ctx();
+  std::unique_ptr<pg::Session> bounds_session;
+  PLANRUN_RETURN_IF_ERROR(ctx.data->open("", &bounds_session));
+  ServerBounds bounds, next;
+  PLANRUN_RETURN_IF_ERROR(
+      ReadServerBounds(spec, *bounds_session, rt.key_cols, run.checkpoint().last_key, &bounds));
+  while (bounds.rows > 0) {
+    const bool full = bounds.rows >= spec.settings.batch_size;
+    std::future<Status> ahead;
+    if (full) {
+      ahead = std::async(std::launch::async, [&, last = bounds.last] {
+        return ReadServerBounds(spec, *bounds_session, rt.key_cols, std::vector<std::string>{last},
+                                &next);
+      });
+    }
+    const Status st = run.InTransaction([&]() -> Status {
+      int64_t read = 0, written = 0;
+      PLANRUN_RETURN_IF_ERROR(InsertServerRange(spec, *ctx.db, rt.target, rt.key_cols,
+                                                run.checkpoint().last_key, bounds, &read,
+                                                &written));
+      return run.CommitBatch(std::vector<std::string>{bounds.last}, read, written, read - written,
+                             {});
+    });
+    const Status read_ahead = ahead.valid() ? ahead.get() : Status::OK();
+    PLANRUN_RETURN_IF_ERROR(st);
+    run.Progress(total);
+    if (!full) break;
+    PLANRUN_RETURN_IF_ERROR(read_ahead);
+    bounds = next;
+  }
+  return run.Finish();
+}
+
 }  // namespace
 
 Status RunCopy(const CopySpec& spec, StepContext& ctx) {
@@ -377,6 +416,10 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
   std::optional<int64_t> total;
   if (spec.from_query.empty()) total = EstimateRows(*rt.source, spec.from_table);
   if (total) PLANRUN_RETURN_IF_ERROR(run.store().SaveProgress(run.checkpoint().rows_read, total));
+  if (RunsInServer(spec) && RangeBatches(spec, rt.key_cols) && !ctx.dry_run && ctx.data &&
+      !run.checkpoint().done) {
+    return ServerRangeBatches(spec, run, rt, total);
+  }
   if (RunsInServer(spec)) {
     while (!run.checkpoint().done) {
       int64_t read = 0, written = 0;

@@ -369,14 +369,12 @@ bool HasMatchingMax(uint32_t oid) {
   }
 }
 
-// The batch's source can be cut by a key range: a table, one key column of
-// a type whose max() orders like its index, and plain inserts.
+}  // namespace
+
 bool RangeBatches(const CopySpec& spec, const std::vector<ColumnSpec>& key_cols) {
   return spec.on_conflict == OnConflict::kError && spec.from_query.empty() &&
          key_cols.size() == 1 && HasMatchingMax(key_cols[0].type_oid);
 }
-
-}  // namespace
 
 bool UsesKeyRanges(const CopySpec& spec, const CopyTarget& target,
                    const std::vector<ColumnSpec>& key_cols) {
@@ -384,6 +382,55 @@ bool UsesKeyRanges(const CopySpec& spec, const CopyTarget& target,
   return RunsInServer(spec)
              ? RangeBatches(spec, key_cols)
              : target.mode == CopyWriteMode::kSequence || target.mode == CopyWriteMode::kKnownKeys;
+}
+
+Status ReadServerBounds(const CopySpec& spec, pg::Session& db,
+                        const std::vector<ColumnSpec>& key_cols,
+                        const std::optional<std::vector<std::string>>& after_key,
+                        ServerBounds* out) {
+  const std::string k = QuoteIdent("planrun_key_1");
+  pg::Result r;
+  PLANRUN_RETURN_IF_ERROR(db.Exec(
+      "SELECT count(*), max(" + k + ")::text FROM (" +
+          CopySourceSql(spec, KeyAfter(key_cols, {0}, after_key), spec.settings.batch_size) +
+          ") AS b",
+      &r));
+  out->rows = std::stoll(r.get(0, 0, "0"));
+  out->last = r.get(0, 1, "");
+  return Status::OK();
+}
+
+Status InsertServerRange(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
+                         const std::vector<ColumnSpec>& key_cols,
+                         const std::optional<std::vector<std::string>>& after_key,
+                         const ServerBounds& bounds, int64_t* read, int64_t* written) {
+  const std::string cols = QuoteIdentList(spec.to_columns);
+  const std::string pk = QuoteIdentList(t.pk);
+  const std::string upto = QuoteIdent(key_cols[0].name) + " <= " + QuoteLiteral(bounds.last) +
+                           "::" + key_cols[0].type_name;
+  std::string sql = "WITH ins AS (INSERT INTO " + spec.to_table.Quoted() + " (" + cols +
+                    ") SELECT " + cols + " FROM (" +
+                    CopySourceSql(spec, KeyAfter(key_cols, {0}, after_key) + " AND " + upto, 0) +
+                    ") AS src RETURNING " + pk + ")";
+  pg::Result r;
+  if (t.key_ranges) {
+    // One (lo, hi) row when the batch's keys are contiguous, else a row
+    // per key (numeric: hi - lo cannot overflow).
+    sql += ", b AS (SELECT min(" + pk + ") AS lo, max(" + pk +
+           ") AS hi, count(*) AS n FROM ins), one_range AS (INSERT INTO " + t.ranges +
+           " SELECT lo, hi FROM b WHERE hi::numeric - lo + 1 = n), per_key AS (INSERT INTO " +
+           t.keys + " SELECT " + pk +
+           " FROM ins WHERE (SELECT hi::numeric - lo + 1 <> n FROM b)) SELECT n FROM b";
+    PLANRUN_RETURN_IF_ERROR(db.Exec(sql, &r));
+    *written = std::stoll(r.get(0, 0, "0"));
+  } else {
+    PLANRUN_RETURN_IF_ERROR(
+        db.Exec(sql + " INSERT INTO " + t.keys + " SELECT " + pk + " FROM ins", &r));
+    *written = r.affected;
+  }
+  // Rows committed into the range after the count are copied too.
+  *read = std::max(bounds.rows, *written);
+  return Status::OK();
 }
 
 Status ServerBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
@@ -399,39 +446,13 @@ Status ServerBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
   last->clear();
   pg::Result r;
   if (RangeBatches(spec, key_cols)) {
-    // The batch's bounds first (the key index alone), then one INSERT over
-    // the key range: no CTE materialized and scanned again.
-    const std::string k = QuoteIdent("planrun_key_1");
-    PLANRUN_RETURN_IF_ERROR(
-        db.Exec("SELECT count(*), max(" + k + ")::text FROM (" + batch + ") AS b", &r));
-    *read = std::stoll(r.get(0, 0, "0"));
+    ServerBounds bounds;
+    PLANRUN_RETURN_IF_ERROR(ReadServerBounds(spec, db, key_cols, after_key, &bounds));
+    *read = bounds.rows;
     *written = 0;
-    if (*read == 0) return Status::OK();
-    last->push_back(r.get(0, 1));
-    const std::string upto = QuoteIdent(key_cols[0].name) + " <= " + QuoteLiteral(last->back()) +
-                             "::" + key_cols[0].type_name;
-    std::string sql = "WITH ins AS (INSERT INTO " + spec.to_table.Quoted() + " (" + cols +
-                      ") SELECT " + cols + " FROM (" +
-                      CopySourceSql(spec, after + " AND " + upto, 0) + ") AS src RETURNING " + pk +
-                      ")";
-    if (t.key_ranges) {
-      // One (lo, hi) row when the batch's keys are contiguous, else a row
-      // per key (numeric: hi - lo cannot overflow).
-      sql += ", b AS (SELECT min(" + pk + ") AS lo, max(" + pk +
-             ") AS hi, count(*) AS n FROM ins), one_range AS (INSERT INTO " + t.ranges +
-             " SELECT lo, hi FROM b WHERE hi::numeric - lo + 1 = n), per_key AS (INSERT INTO " +
-             t.keys + " SELECT " + pk +
-             " FROM ins WHERE (SELECT hi::numeric - lo + 1 <> n FROM b)) SELECT n FROM b";
-      PLANRUN_RETURN_IF_ERROR(db.Exec(sql, &r));
-      *written = std::stoll(r.get(0, 0, "0"));
-    } else {
-      PLANRUN_RETURN_IF_ERROR(
-          db.Exec(sql + " INSERT INTO " + t.keys + " SELECT " + pk + " FROM ins", &r));
-      *written = r.affected;
-    }
-    // Rows committed into the range after the count are copied too.
-    *read = std::max(*read, *written);
-    return Status::OK();
+    if (bounds.rows == 0) return Status::OK();
+    last->push_back(bounds.last);
+    return InsertServerRange(spec, db, t, key_cols, after_key, bounds, read, written);
   }
   std::vector<std::string> keys, desc;
   for (size_t i = 0; i < key_cols.size(); ++i) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,34 @@ bool UsesKeyRanges(const CopySpec& spec, const CopyTarget& target,
 inline bool RunsInServer(const CopySpec& spec) {
   return !spec.hook.present && spec.connection.empty();
 }
+
+/// The batch's source can be cut by a key range (ServerBatch reads its
+/// bounds first, then inserts the range): a table, one key column of a type
+/// whose max() orders like its index, and plain inserts.
+bool RangeBatches(const CopySpec& spec, const std::vector<ColumnSpec>& key_cols);
+
+/// A RangeBatches batch: how many source rows follow the last key (at most
+/// batch_size) and the key of the last of them.
+struct ServerBounds {
+  int64_t rows = 0;
+  std::string last;
+};
+
+/// The bounds of the batch after `after_key`, from the key index. Any
+/// session of the database will do, so the next batch's bounds can be read
+/// while this one is inserted.
+Status ReadServerBounds(const CopySpec& spec, pg::Session& db,
+                        const std::vector<ColumnSpec>& key_cols,
+                        const std::optional<std::vector<std::string>>& after_key,
+                        ServerBounds* out);
+
+/// Inserts the source rows after `after_key` up to bounds.last with one
+/// INSERT ... SELECT, and records their keys. Rows committed into the range
+/// since the bounds were read are copied too (*read counts them).
+Status InsertServerRange(const CopySpec& spec, pg::Session& db, const CopyTarget& target,
+                         const std::vector<ColumnSpec>& key_cols,
+                         const std::optional<std::vector<std::string>>& after_key,
+                         const ServerBounds& bounds, int64_t* read, int64_t* written);
 
 /// No hook, one database: the whole batch runs in the server (the source rows
 /// never leave it). Returns the rows read and written and the last key (text).
