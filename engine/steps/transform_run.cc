@@ -1,11 +1,13 @@
 // Running a `transform` step. Without a hook each batch is three statements
 // in the server (SqlBatch). With a hook, batches overlap like copy's: batch
 // k+1 is read on a second session (no row locks) while batch k goes through
-// the hook and batch k-1 is written on the step's session, in one
+// the hook and is loaded, by that second session, into one of two unlogged
+// stage tables, and batch k-1 is written on the step's session, in one
 // transaction with its checkpoint:
 //
-//   BEGIN
-//   COPY <stage> FROM STDIN      -- key, new values, the values read
+//   COPY <stage k % 2> FROM STDIN   -- second session: key, new values, the values read
+//
+//   BEGIN                           -- the step's session
 //   INSERT INTO <prev> SELECT <key>, <values read of the set columns> FROM <stage>
 //   UPDATE <table> SET <set> = <new> FROM <stage>
 //     WHERE <key matches> AND <every column read is unchanged since the read>
@@ -14,9 +16,12 @@
 //
 // The UPDATE compares under the row lock, so the saved previous values are
 // the values it replaced. When a row changed between the read and the write
-// (or was deleted), fewer rows are updated than staged: the batch's writes
-// are undone and the batch runs again under SELECT ... FOR UPDATE (the
-// locked path, which also serves the dry run and --retry-rejects).
+// (or was deleted, or a trigger kept it), fewer rows are updated than
+// staged, and when PostgreSQL refuses a value: the batch's writes are undone
+// and the batch runs again under SELECT ... FOR UPDATE through a temporary
+// stage (the locked path, which also serves the dry run and
+// --retry-rejects). The stage tables are dropped when the step ends or is
+// rolled back.
 #include <algorithm>
 #include <future>
 
@@ -51,7 +56,13 @@ class TransformRunner {
         ctx_(ctx),
         run_(ctx, spec.settings, "transform",
              Sha256Hex(ctx.env.decl->checksum + "\n" + spec.hook.source.code + spec.hook.modules)),
-        prev_(TransformPrevTable(spec, ctx.env)) {}
+        prev_(TransformPrevTable(spec, ctx.env)) {
+    for (const char* suffix : {"__stage1", "__stage2"}) {
+      shared_.push_back(QuoteIdent(ctx.env.names.backup) + "." +
+                        QuoteIdent(BackupTableName(ctx.env.plan->version.text, ctx.env.decl->id,
+                                                   spec.table, suffix)));
+    }
+  }
 
   Status Run() {
     stage_ = QuoteIdent(
@@ -60,7 +71,8 @@ class TransformRunner {
     PLANRUN_RETURN_IF_ERROR(DescribeSelect(*ctx_.db, TransformBatchSql(spec_, "true", 0), &cols_));
     for (size_t i = 0; i < spec_.key.size(); ++i) key_idx_.push_back(i);
     for (const auto& c : cols_) in_names_.push_back(c.name);
-    writer_ = std::make_unique<TransformWriter>(*ctx_.db, spec_, stage_, prev_, cols_, key_idx_);
+    writer_ =
+        std::make_unique<TransformWriter>(*ctx_.db, spec_, stage_, prev_, shared_, cols_, key_idx_);
     std::vector<ColumnSpec> set_cols;
     PLANRUN_RETURN_IF_ERROR(DescribeSelect(
         *ctx_.db, "SELECT " + QuoteIdentList(spec_.set) + " FROM " + spec_.table.Quoted(),
@@ -108,8 +120,10 @@ class TransformRunner {
     return run_.Finish();
   }
 
-  /// Puts the saved previous values back and drops the saved copy.
+  /// Puts the saved previous values back and drops the saved copy (and
+  /// the shared stages a killed run may have left).
   Status Restore(int64_t* restored) {
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("DROP TABLE IF EXISTS " + Join(shared_, ", ")));
     pg::Result r;
     PLANRUN_RETURN_IF_ERROR(ctx_.db->Query("SELECT to_regclass($1) IS NOT NULL", {prev_}, &r));
     if (r.get(0, 0) != "t") return Status::OK();
@@ -251,6 +265,7 @@ class TransformRunner {
       run_.Progress(total);
       return Status::OK();
     };
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(writer_->SharedStagesSql()));
     PLANRUN_RETURN_IF_ERROR(read_after(run_.checkpoint().last_key, cur));
     while (!cur->rows.empty()) {
       PLANRUN_RETURN_IF_ERROR(KeyOf(cur->rows.back(), key_idx_, &cur->last));
@@ -263,6 +278,11 @@ class TransformRunner {
       cur->number = ++number;
       Status processed = Process(cur);
       const Status read_next = next_read.valid() ? next_read.get() : Status::OK();
+      // The reader is free: it loads this batch's stage while the batch
+      // before is written. The stage was last used by batch k-2, whose
+      // write has committed.
+      cur->shared = static_cast<int>(number % 2);
+      if (processed.ok() && read_next.ok()) processed = writer_->LoadShared(reader, cur);
       PLANRUN_RETURN_IF_ERROR(wait_write());
       PLANRUN_RETURN_IF_ERROR(processed);
       std::swap(writing, cur);
@@ -274,7 +294,8 @@ class TransformRunner {
       }
       std::swap(cur, next);
     }
-    return wait_write();
+    PLANRUN_RETURN_IF_ERROR(wait_write());
+    return ctx_.db->Exec(writer_->DropSharedStagesSql());
   }
 
   // The hook path under row locks, in the caller's transaction: reads the
@@ -428,6 +449,7 @@ class TransformRunner {
   StepContext& ctx_;
   DataRun run_;
   std::string prev_, stage_;
+  std::vector<std::string> shared_;  // the two unlogged stages of the read-ahead
   std::vector<ColumnSpec> cols_, set_cols_;
   std::vector<size_t> key_idx_;
   std::vector<std::string> in_names_;

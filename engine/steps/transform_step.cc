@@ -68,13 +68,13 @@ class TransformStep : public Step {
           "COPY (" +
               TransformReadSql(spec_, "(<key>) > (<last key>)", spec_.settings.batch_size, false) +
               ") TO STDOUT -- on a second session",
-          "COPY <stage table> FROM STDIN -- each row's key, the hook's new values and the "
-          "values read",
+          "COPY <stage> FROM STDIN -- on the second session, into one of two unlogged tables "
+          "in the backup schema: each row's key, the hook's new values and the values read",
           "INSERT INTO " + prev + " SELECT <key>, <values read of " + QuoteIdentList(spec_.set) +
-              "> FROM <stage table>",
+              "> FROM <stage>",
           "UPDATE " + spec_.table.Quoted() + " AS t SET (" + QuoteIdentList(spec_.set) +
-              ") = <stage values> FROM <stage table> WHERE <key matches> AND <the columns "
-              "read are unchanged>",
+              ") = <stage values> FROM <stage> WHERE <key matches> AND <the columns read are "
+              "unchanged>",
           "-- where a row changed since it was read: the batch again, read with FOR UPDATE"};
     }
     std::vector<std::string> sets;

@@ -14,7 +14,7 @@ std::vector<std::string> StageNames(const std::string& kind, size_t n) {
   return out;
 }
 
-std::string TransformWriter::StageSql() const {
+std::string TransformWriter::StageColumns() const {
   const size_t nk = spec_.key.size(), ns = spec_.set.size();
   std::vector<std::string> cols;
   const auto add = [&](const std::string& col, const std::string& name) {
@@ -25,21 +25,56 @@ std::string TransformWriter::StageSql() const {
   for (size_t i = 0; i < ns; ++i) add(spec_.set[i], StageNames("o", ns)[i]);
   for (size_t c = nk; c < cols_.size(); ++c)
     add(cols_[c].name, StageNames("i", cols_.size() - nk)[c - nk]);
-  return "CREATE TEMP TABLE IF NOT EXISTS " + stage_ + " AS SELECT " + Join(cols, ", ") + " FROM " +
+  return Join(cols, ", ");
+}
+
+std::string TransformWriter::StageSql() const {
+  return "CREATE TEMP TABLE IF NOT EXISTS " + stage_ + " AS SELECT " + StageColumns() + " FROM " +
          spec_.table.Quoted() + " WITH NO DATA;";
+}
+
+std::string TransformWriter::SharedStagesSql() const {
+  std::string sql;
+  for (const std::string& t : shared_) {
+    sql += "CREATE UNLOGGED TABLE IF NOT EXISTS " + t + " AS SELECT " + StageColumns() + " FROM " +
+           spec_.table.Quoted() + " WITH NO DATA;";
+  }
+  return sql;
+}
+
+std::string TransformWriter::DropSharedStagesSql() const {
+  return "DROP TABLE IF EXISTS " + Join(shared_, ", ");
+}
+
+Status TransformWriter::LoadShared(pg::Session& session, HookedBatch* b) {
+  b->refused_stage = false;
+  if (b->staged.empty()) return Status::OK();
+  const std::string& table = shared_[b->shared];
+  PLANRUN_RETURN_IF_ERROR(session.Exec("TRUNCATE " + table));
+  bool sent = false;
+  Status st = session.CopyIn("COPY " + table + " FROM STDIN", [&](std::string* chunk, bool* done) {
+    if (!sent) chunk->append(b->text);
+    sent = *done = true;
+    return Status::OK();
+  });
+  if (!st.ok() && IsRowRefused(st)) {
+    b->refused_stage = true;
+    return Status::OK();
+  }
+  return st;
 }
 
 // Writes a batch read without row locks, in the caller's transaction.
 // Sets *relock (and keeps nothing) when PostgreSQL refused a value or a
 // row changed since the read: the batch then runs again under locks.
 Status TransformWriter::WriteUnlocked(const HookedBatch& b, int64_t* written, bool* relock) {
-  *relock = false;
-  if (b.staged.empty()) return Status::OK();
+  *relock = b.refused_stage;
+  if (b.staged.empty() || *relock) return Status::OK();
+  pg::Result r;
   PLANRUN_RETURN_IF_ERROR(db_.Exec("SAVEPOINT planrun_transform_batch"));
-  int64_t updated = 0;
-  Status st = WriteStaged(b.text, UnlockedWriteSql(b.first, b.last), &updated);
-  if (st.ok() && updated == static_cast<int64_t>(b.staged.size())) {
-    *written = updated;
+  Status st = db_.Exec(UnlockedWriteSql(shared_[b.shared], b.first, b.last), &r);
+  if (st.ok() && r.affected == static_cast<int64_t>(b.staged.size())) {
+    *written = r.affected;
     return db_.Exec("RELEASE SAVEPOINT planrun_transform_batch");
   }
   if (!st.ok() && !IsRowRefused(st)) return st;
@@ -78,14 +113,16 @@ std::string TransformWriter::MatchStage(const std::string& alias) const {
   return Join(parts, " AND ");
 }
 
-// The unlocked path's statements: the previous values as read go to
-// prev, and the UPDATE writes only rows whose columns the hook read and
-// whose set columns are still as read (`*=` compares the values' binary
-// images, so it works for every type, json included, and NULL equals
-// NULL). Under READ COMMITTED the comparison is made again on a row that
-// changed while the UPDATE waited for its lock.
-std::vector<std::string> TransformWriter::UnlockedWriteSql(
-    const std::vector<std::string>& first, const std::vector<std::string>& last) const {
+// The unlocked path's statements, sent as one: the previous values as read
+// go to prev, and the UPDATE (whose count the result carries) writes only
+// rows whose columns the hook read and whose set columns are still as read
+// (`*=` compares the values' binary images, so it works for every type,
+// json included, and NULL equals NULL). Under READ COMMITTED the
+// comparison is made again on a row that changed while the UPDATE waited
+// for its lock.
+std::string TransformWriter::UnlockedWriteSql(const std::string& stage,
+                                              const std::vector<std::string>& first,
+                                              const std::vector<std::string>& last) const {
   const size_t nk = spec_.key.size();
   std::vector<std::string> read_cols = spec_.set, stage_cols = StageNames("o", spec_.set.size());
   const std::vector<std::string> inputs = StageNames("i", cols_.size() - nk);
@@ -93,14 +130,13 @@ std::vector<std::string> TransformWriter::UnlockedWriteSql(
     read_cols.push_back(cols_[c].name);
     stage_cols.push_back(inputs[c - nk]);
   }
-  return {"INSERT INTO " + prev_ + " SELECT " + Join(StageNames("k", nk), ", ") + ", " +
-              Join(StageNames("o", spec_.set.size()), ", ") + " FROM " + stage_,
-          "UPDATE " + spec_.table.Quoted() + " AS t SET (" + QuoteIdentList(spec_.set) +
-              ") = ROW(" + QualifiedIdentList("s", StageNames("n", spec_.set.size())) + ") FROM " +
-              stage_ + " AS s WHERE " + MatchStage("t") + " AND " + KeyCompare("t", ">=", first) +
-              " AND " + KeyCompare("t", "<=", last) + " AND ROW(" +
-              QualifiedIdentList("t", read_cols) + ")::record *= ROW(" +
-              QualifiedIdentList("s", stage_cols) + ")::record"};
+  return "INSERT INTO " + prev_ + " SELECT " + Join(StageNames("k", nk), ", ") + ", " +
+         Join(StageNames("o", spec_.set.size()), ", ") + " FROM " + stage + "; UPDATE " +
+         spec_.table.Quoted() + " AS t SET (" + QuoteIdentList(spec_.set) + ") = ROW(" +
+         QualifiedIdentList("s", StageNames("n", spec_.set.size())) + ") FROM " + stage +
+         " AS s WHERE " + MatchStage("t") + " AND " + KeyCompare("t", ">=", first) + " AND " +
+         KeyCompare("t", "<=", last) + " AND ROW(" + QualifiedIdentList("t", read_cols) +
+         ")::record *= ROW(" + QualifiedIdentList("s", stage_cols) + ")::record";
 }
 
 // The locked path's statement: `o` is the row before the update (the

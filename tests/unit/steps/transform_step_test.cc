@@ -24,11 +24,11 @@ TEST_CASE("a transform with a hook: read ahead, COPY into the stage, save, UPDAT
             "this one is written):",
             "COPY (SELECT \"id\", \"username\", \"slug\" FROM \"users\" WHERE (<key>) > (<last "
             "key>) ORDER BY \"id\" LIMIT 500) TO STDOUT -- on a second session",
-            "COPY <stage table> FROM STDIN -- each row's key, the hook's new values and the values "
-            "read",
+            "COPY <stage> FROM STDIN -- on the second session, into one of two unlogged tables in "
+            "the backup schema: each row's key, the hook's new values and the values read",
             "INSERT INTO \"planrun_backup\".\"v2__s1__public__users__prev\" SELECT <key>, <values "
-            "read of \"slug\"> FROM <stage table>",
-            "UPDATE \"users\" AS t SET (\"slug\") = <stage values> FROM <stage table> WHERE <key "
+            "read of \"slug\"> FROM <stage>",
+            "UPDATE \"users\" AS t SET (\"slug\") = <stage values> FROM <stage> WHERE <key "
             "matches> AND <the columns read are unchanged>",
             "-- where a row changed since it was read: the batch again, read with FOR UPDATE"});
 }
