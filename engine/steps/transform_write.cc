@@ -36,7 +36,10 @@ std::string TransformWriter::StageSql() const {
 std::string TransformWriter::SharedStagesSql() const {
   std::string sql;
   for (const std::string& t : shared_) {
-    sql += "CREATE UNLOGGED TABLE IF NOT EXISTS " + t + " AS SELECT " + StageColumns() + " FROM " +
+    // No autovacuum: an ANALYZE of a stage would hold up its next
+    // TRUNCATE until PostgreSQL cancels it (deadlock_timeout).
+    sql += "CREATE UNLOGGED TABLE IF NOT EXISTS " + t +
+           " WITH (autovacuum_enabled = false) AS SELECT " + StageColumns() + " FROM " +
            spec_.table.Quoted() + " WITH NO DATA;";
   }
   return sql;

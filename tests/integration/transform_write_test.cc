@@ -135,6 +135,12 @@ TEST_CASE("rows changed after the read-ahead are transformed from their new valu
   // Batch 2 changes under the hook's feet (a name, a value of the set
   // column); a row of batch 3 is deleted.
   if (blocked) {
+    // Meanwhile the two stages of the read-ahead exist: unlogged, no autovacuum.
+    CHECK(QueryValue(conn,
+                     "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = "
+                     "c.relnamespace WHERE n.nspname = 'planrun_backup' AND c.relname LIKE "
+                     "'%stage%' AND c.relpersistence = 'u' AND c.reloptions = "
+                     "'{autovacuum_enabled=false}'") == "2");
     ExecSql(conn,
             "UPDATE users SET username = 'Renamed' WHERE id = 1500;"
             "UPDATE users SET slug = 'kept-by-hand' WHERE id = 1600;"
