@@ -285,13 +285,12 @@ class TransformRunner {
       if (processed.ok() && read_next.ok()) processed = writer_->LoadShared(reader, cur);
       PLANRUN_RETURN_IF_ERROR(wait_write());
       PLANRUN_RETURN_IF_ERROR(processed);
+      // Without the next batch this one's stage was not loaded either: it
+      // is not written (the next run resumes at it).
+      PLANRUN_RETURN_IF_ERROR(read_next);
       std::swap(writing, cur);
       write_done = std::async(std::launch::async, write, writing);
       if (!full) break;
-      if (!read_next.ok()) {
-        PLANRUN_RETURN_IF_ERROR(wait_write());
-        return read_next;
-      }
       std::swap(cur, next);
     }
     PLANRUN_RETURN_IF_ERROR(wait_write());
@@ -342,6 +341,7 @@ class TransformRunner {
     b->staged.clear();
     b->skipped = 0;
     b->rejects.clear();
+    b->refused_stage = false;
     const size_t nk = spec_.key.size(), ns = spec_.set.size();
     std::vector<RawField> out(nk + 2 * ns + (cols_.size() - nk));
     for (size_t i = 0; i < n; ++i) {

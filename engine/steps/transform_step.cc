@@ -72,9 +72,10 @@ class TransformStep : public Step {
           "in the backup schema: each row's key, the hook's new values and the values read",
           "INSERT INTO " + prev + " SELECT <key>, <values read of " + QuoteIdentList(spec_.set) +
               "> FROM <stage>",
-          "UPDATE " + spec_.table.Quoted() + " AS t SET (" + QuoteIdentList(spec_.set) +
+          "UPDATE " + spec_.table.Quoted() + " SET (" + QuoteIdentList(spec_.set) +
               ") = <stage values> FROM <stage> WHERE <key matches> AND <the columns read are "
-              "unchanged>",
+              "unchanged>" +
+              (spec_.where.empty() ? "" : " AND (" + spec_.where + ")"),
           "-- where a row changed since it was read: the batch again, read with FOR UPDATE"};
     }
     std::vector<std::string> sets;

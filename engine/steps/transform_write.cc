@@ -118,7 +118,8 @@ std::string TransformWriter::MatchStage(const std::string& alias) const {
 
 // The unlocked path's statements, sent as one: the previous values as read
 // go to prev, and the UPDATE (whose count the result carries) writes only
-// rows whose columns the hook read and whose set columns are still as read
+// rows that still match `where` and whose columns the hook read and whose
+// set columns are still as read
 // (`*=` compares the values' binary images, so it works for every type,
 // json included, and NULL equals NULL). Under READ COMMITTED the
 // comparison is made again on a row that changed while the UPDATE waited
@@ -133,13 +134,18 @@ std::string TransformWriter::UnlockedWriteSql(const std::string& stage,
     read_cols.push_back(cols_[c].name);
     stage_cols.push_back(inputs[c - nk]);
   }
+  // The table keeps its own name (no alias), so `where` is checked again
+  // as the plan wrote it, unqualified or qualified by the table's name: a
+  // row that left it since the read is not updated either.
+  const std::string t = spec_.table.Quoted();
   return "INSERT INTO " + prev_ + " SELECT " + Join(StageNames("k", nk), ", ") + ", " +
-         Join(StageNames("o", spec_.set.size()), ", ") + " FROM " + stage + "; UPDATE " +
-         spec_.table.Quoted() + " AS t SET (" + QuoteIdentList(spec_.set) + ") = ROW(" +
+         Join(StageNames("o", spec_.set.size()), ", ") + " FROM " + stage + "; UPDATE " + t +
+         " SET (" + QuoteIdentList(spec_.set) + ") = ROW(" +
          QualifiedIdentList("s", StageNames("n", spec_.set.size())) + ") FROM " + stage +
-         " AS s WHERE " + MatchStage("t") + " AND " + KeyCompare("t", ">=", first) + " AND " +
-         KeyCompare("t", "<=", last) + " AND ROW(" + QualifiedIdentList("t", read_cols) +
-         ")::record *= ROW(" + QualifiedIdentList("s", stage_cols) + ")::record";
+         " AS s WHERE " + MatchStage(t) + " AND " + KeyCompare(t, ">=", first) + " AND " +
+         KeyCompare(t, "<=", last) + " AND ROW(" + QualifiedIdentList(t, read_cols) +
+         ")::record *= ROW(" + QualifiedIdentList("s", stage_cols) + ")::record" +
+         (spec_.where.empty() ? "" : " AND (" + spec_.where + ")");
 }
 
 // The locked path's statement: `o` is the row before the update (the

@@ -28,9 +28,22 @@ TEST_CASE("a transform with a hook: read ahead, COPY into the stage, save, UPDAT
             "the backup schema: each row's key, the hook's new values and the values read",
             "INSERT INTO \"planrun_backup\".\"v2__s1__public__users__prev\" SELECT <key>, <values "
             "read of \"slug\"> FROM <stage>",
-            "UPDATE \"users\" AS t SET (\"slug\") = <stage values> FROM <stage> WHERE <key "
-            "matches> AND <the columns read are unchanged>",
+            "UPDATE \"users\" SET (\"slug\") = <stage values> FROM <stage> WHERE <key matches> "
+            "AND <the columns read are unchanged>",
             "-- where a row changed since it was read: the batch again, read with FOR UPDATE"});
+}
+
+TEST_CASE("a transform with a hook and a where: read by it, and checked again by the UPDATE") {
+  const std::vector<std::string> up =
+      Up("table: users\nkey: id\ncolumns: [username]\nset: [slug]\nwhere: NOT archived\n"
+         "lua: |\n  function transform(row) return {slug = row.username} end\n");
+  REQUIRE(up.size() == 6);
+  CHECK(up[1] ==
+        "COPY (SELECT \"id\", \"username\", \"slug\" FROM \"users\" WHERE (NOT archived) AND "
+        "(<key>) > (<last key>) ORDER BY \"id\" LIMIT 5000) TO STDOUT -- on a second session");
+  CHECK(up[4] ==
+        "UPDATE \"users\" SET (\"slug\") = <stage values> FROM <stage> WHERE <key matches> AND "
+        "<the columns read are unchanged> AND (NOT archived)");
 }
 
 TEST_CASE("a transform with SQL: the batch's keys, the saved values, one UPDATE") {
