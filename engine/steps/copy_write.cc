@@ -23,19 +23,6 @@ std::string ConflictClause(const CopySpec& spec) {
 }
 
 // Sends `text` as the whole input of `copy_sql`.
-Status SendCopy(pg::Session& db, const std::string& copy_sql, const std::string& text,
-                int64_t* rows) {
-  bool sent = false;
-  return db.CopyIn(
-      copy_sql,
-      [&](std::string* chunk, bool* done) {
-        if (!sent) chunk->append(text);
-        sent = *done = true;
-        return Status::OK();
-      },
-      rows);
-}
-
 // Upserts, and targets whose keys copy cannot know in advance: stage the
 // rows, then INSERT ... SELECT ... RETURNING the keys it inserted.
 Status StageWrite(const CopySpec& spec, pg::Session& db, const CopyTarget& t, const Processed& p,

@@ -222,6 +222,19 @@ Status ForEachCopyLine(pg::Session& db, const std::string& select_sql,
   });
 }
 
+Status SendCopy(pg::Session& db, const std::string& copy_sql, const std::string& text,
+                int64_t* rows) {
+  bool sent = false;
+  return db.CopyIn(
+      copy_sql,
+      [&](std::string* chunk, bool* done) {
+        if (!sent) chunk->append(text);
+        sent = *done = true;
+        return Status::OK();
+      },
+      rows);
+}
+
 Status ReadRows(pg::Session& db, const std::string& select_sql,
                 std::vector<std::vector<RawField>>* rows) {
   // Rows are parsed into the slots already in *rows, so a vector reused from

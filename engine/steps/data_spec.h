@@ -71,6 +71,11 @@ std::string KeyAfter(const std::vector<ColumnSpec>& columns, const std::vector<s
 Status ForEachCopyLine(pg::Session& db, const std::string& select_sql,
                        const std::function<Status(std::string_view line)>& on_line);
 
+/// Runs `copy_sql` (COPY ... FROM STDIN) with `text` as its whole input;
+/// *rows (when given) gets the rows it copied.
+Status SendCopy(pg::Session& db, const std::string& copy_sql, const std::string& text,
+                int64_t* rows = nullptr);
+
 /// Runs `COPY (<select_sql>) TO STDOUT`; *rows becomes its rows' raw fields,
 /// reusing the vectors and strings *rows already holds.
 Status ReadRows(pg::Session& db, const std::string& select_sql,

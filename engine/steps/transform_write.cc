@@ -6,8 +6,6 @@
 
 namespace planrun {
 
-namespace {}  // namespace
-
 std::vector<std::string> StageNames(const std::string& kind, size_t n) {
   std::vector<std::string> out;
   for (size_t i = 1; i <= n; ++i) out.push_back("planrun_" + kind + std::to_string(i));
@@ -15,16 +13,18 @@ std::vector<std::string> StageNames(const std::string& kind, size_t n) {
 }
 
 std::string TransformWriter::StageColumns() const {
-  const size_t nk = spec_.key.size(), ns = spec_.set.size();
   std::vector<std::string> cols;
-  const auto add = [&](const std::string& col, const std::string& name) {
-    cols.push_back(QuoteIdent(col) + " AS " + name);
+  const auto add = [&](const std::vector<std::string>& from, const std::string& kind) {
+    const std::vector<std::string> names = StageNames(kind, from.size());
+    for (size_t i = 0; i < from.size(); ++i)
+      cols.push_back(QuoteIdent(from[i]) + " AS " + names[i]);
   };
-  for (size_t i = 0; i < nk; ++i) add(spec_.key[i], StageNames("k", nk)[i]);
-  for (size_t i = 0; i < ns; ++i) add(spec_.set[i], StageNames("n", ns)[i]);
-  for (size_t i = 0; i < ns; ++i) add(spec_.set[i], StageNames("o", ns)[i]);
-  for (size_t c = nk; c < cols_.size(); ++c)
-    add(cols_[c].name, StageNames("i", cols_.size() - nk)[c - nk]);
+  std::vector<std::string> inputs;
+  for (size_t c = spec_.key.size(); c < cols_.size(); ++c) inputs.push_back(cols_[c].name);
+  add(spec_.key, "k");
+  add(spec_.set, "n");
+  add(spec_.set, "o");
+  add(inputs, "i");
   return Join(cols, ", ");
 }
 
@@ -54,12 +54,7 @@ Status TransformWriter::LoadShared(pg::Session& session, HookedBatch* b) {
   if (b->staged.empty()) return Status::OK();
   const std::string& table = shared_[b->shared];
   PLANRUN_RETURN_IF_ERROR(session.Exec("TRUNCATE " + table));
-  bool sent = false;
-  Status st = session.CopyIn("COPY " + table + " FROM STDIN", [&](std::string* chunk, bool* done) {
-    if (!sent) chunk->append(b->text);
-    sent = *done = true;
-    return Status::OK();
-  });
+  Status st = SendCopy(session, "COPY " + table + " FROM STDIN", b->text);
   if (!st.ok() && IsRowRefused(st)) {
     b->refused_stage = true;
     return Status::OK();
@@ -169,13 +164,7 @@ std::string TransformWriter::LockedUpdateSql(const std::vector<std::string>& fir
 Status TransformWriter::WriteStaged(const std::string& text,
                                     const std::vector<std::string>& statements, int64_t* updated) {
   PLANRUN_RETURN_IF_ERROR(db_.Exec("TRUNCATE " + stage_));
-  bool sent = false;
-  PLANRUN_RETURN_IF_ERROR(
-      db_.CopyIn("COPY " + stage_ + " FROM STDIN", [&](std::string* chunk, bool* done) {
-        if (!sent) chunk->append(text);
-        sent = *done = true;
-        return Status::OK();
-      }));
+  PLANRUN_RETURN_IF_ERROR(SendCopy(db_, "COPY " + stage_ + " FROM STDIN", text));
   pg::Result r;
   for (const std::string& sql : statements) PLANRUN_RETURN_IF_ERROR(db_.Exec(sql, &r));
   *updated = r.affected;
