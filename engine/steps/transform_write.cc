@@ -63,8 +63,11 @@ Status TransformWriter::LoadShared(pg::Session& session, HookedBatch* b) {
 }
 
 // Writes a batch read without row locks, in the caller's transaction.
-// Sets *relock (and keeps nothing) when PostgreSQL refused a value or a
-// row changed since the read: the batch then runs again under locks.
+// Sets *relock (and keeps nothing) when PostgreSQL refused a value, a
+// row changed since the read, or the UPDATE lost a deadlock (40P01) or a
+// serialization conflict (40001) to another session: the batch then runs
+// again under locks, where such an error fails the step as it would any
+// statement.
 Status TransformWriter::WriteUnlocked(const HookedBatch& b, int64_t* written, bool* relock) {
   *relock = b.refused_stage;
   if (b.staged.empty() || *relock) return Status::OK();
@@ -75,7 +78,9 @@ Status TransformWriter::WriteUnlocked(const HookedBatch& b, int64_t* written, bo
     *written = r.affected;
     return db_.Exec("RELEASE SAVEPOINT planrun_transform_batch");
   }
-  if (!st.ok() && !IsRowRefused(st)) return st;
+  if (!st.ok() && !IsRowRefused(st) && st.sqlstate() != "40P01" && st.sqlstate() != "40001") {
+    return st;
+  }
   PLANRUN_RETURN_IF_ERROR(db_.Exec("ROLLBACK TO SAVEPOINT planrun_transform_batch"));
   PLANRUN_RETURN_IF_ERROR(db_.Exec("RELEASE SAVEPOINT planrun_transform_batch"));
   *relock = true;

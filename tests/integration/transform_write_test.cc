@@ -4,7 +4,8 @@
 // with its message and the others are written; rows that change between
 // the read-ahead and the write are transformed from their new values; rows
 // a trigger keeps unchanged are not saved, and rows that left the step's
-// `where` are not written; rollback restores the table exactly.
+// `where` are not written; a write that loses a deadlock runs again under
+// row locks; rollback restores the table exactly.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
@@ -178,6 +179,70 @@ TEST_CASE("rows changed after the read-ahead are transformed from their new valu
   CommandResult rb = Planrun(db, {"--plans", dir, "rollback"});
   INFO(rb.err);
   REQUIRE(rb.exit_code == 0);
+  CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
+}
+
+TEST_CASE("a write that loses a deadlock runs again under row locks, not the whole step again") {
+  const std::string db = "transform_deadlock";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn,
+          "CREATE TABLE users (id bigint PRIMARY KEY, username text NOT NULL, slug text);"
+          "INSERT INTO users SELECT i, 'User' || i, NULL FROM generate_series(1, 3000) i;");
+  const std::string before = TableChecksums(conn, {"planrun", "planrun_backup"});
+  const std::string dir = TempDir("planrun-transform-deadlock");
+  WriteFile(dir + "/001.yaml", kSlugPlan);
+
+  // Batch 1's unlocked UPDATE locks rows below 500, then waits for 500.
+  std::unique_ptr<pg::Session> holder = Connect(conn);
+  REQUIRE(holder->Exec("SET deadlock_timeout = '60s'").ok());  // planrun's side detects it
+  REQUIRE(holder->Exec("BEGIN").ok());
+  REQUIRE(holder->Exec("SELECT 1 FROM users WHERE id = 500 FOR UPDATE").ok());
+  std::future<CommandResult> apply = std::async(std::launch::async, [&] {
+    return Planrun(db, {"--plans", dir, "apply"});
+  });
+  std::string waiting = "0";
+  for (int i = 0; i < 300 && waiting == "0"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    waiting = QueryValue(conn,
+                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                         "AND query LIKE '%UPDATE \"users\"%'");
+  }
+  const bool blocked = waiting == "1";
+  CHECK(blocked);
+  Status crossed = Status::OK();
+  if (blocked) {
+    // Rows of batch 1 the UPDATE holds (their old versions carry its xmax).
+    CHECK(QueryValue(conn, "SELECT count(*) > 0 FROM users WHERE id < 500 AND xmax::text <> '0'") ==
+          "t");
+    // Waiting for those rows closes the cycle; PostgreSQL cancels planrun's
+    // UPDATE, which lets go of them, and this one goes through.
+    crossed = holder->Exec("UPDATE users SET username = 'Held' || id WHERE id <= 1000");
+  }
+  REQUIRE(holder->Exec(crossed.ok() ? "COMMIT" : "ROLLBACK").ok());
+  CommandResult r = apply.get();
+  INFO(r.err);
+  REQUIRE(blocked);
+  REQUIRE(crossed.ok());
+  REQUIRE(r.exit_code == 0);
+  // The batch ran again on its own: the step was not retried from its
+  // checkpoint (what a deadlock anywhere else in a step does).
+  CHECK(r.err.find("chosen to break a deadlock") == std::string::npos);
+  // Batch 1 ran again under locks, from the names the other session wrote.
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FILTER (WHERE slug = lower(username)) || ' ' || count(*) "
+                   "FILTER (WHERE slug LIKE 'held%') FROM users") == "3000 1000");
+  CHECK(QueryValue(conn,
+                   "SELECT rows_read || ' ' || rows_written || ' ' || batches FROM "
+                   "planrun.checkpoints WHERE step_id = 'slugs'") == "3000 3000 3");
+
+  // Rollback puts back the slugs, not the names the other session wrote.
+  CommandResult rb = Planrun(db, {"--plans", dir, "rollback"});
+  INFO(rb.err);
+  REQUIRE(rb.exit_code == 0);
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FILTER (WHERE slug IS NULL) || ' ' || count(*) FILTER "
+                   "(WHERE username = 'Held' || id) FROM users") == "3000 1000");
+  ExecSql(conn, "UPDATE users SET username = 'User' || id WHERE id <= 1000");
   CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
 }
 
