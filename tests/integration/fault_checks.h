@@ -59,6 +59,11 @@ struct Facts {
   int64_t prev_rows = -1;              // the transform's __prev table
   int64_t display_rows = -1;           // accounts with a display; -1: no column
   int64_t undisplayed_before_key = 0;  // accounts up to the transform's last key without one
+  // The same for the transform through a Lua hook (grade_accounts).
+  int64_t grade_prev_rows = -1;
+  int64_t grade_rows = -1;
+  int64_t ungraded_before_key = 0;
+  int64_t grade_stages = 0;  // its read-ahead's stage tables
   int64_t score_sum = 0;
 };
 
@@ -98,7 +103,12 @@ inline Facts ReadFacts(const std::string& conn) {
                 "WHERE indexrelid = to_regclass('public.accounts_display_idx')), "
                 "to_regclass('planrun_backup.v1__copy_profiles__public__profiles__keys') IS NOT "
                 "NULL, to_regclass('planrun_backup.v1__fill_display__public__accounts__prev') IS "
-                "NOT NULL, (SELECT sum(score) FROM accounts)")[0];
+                "NOT NULL, (SELECT sum(score) FROM accounts), "
+                "to_regclass('planrun_backup.v1__grade_accounts__public__accounts__prev') IS NOT "
+                "NULL, EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'accounts'::regclass "
+                "AND attname = 'grade' AND NOT attisdropped), (SELECT count(*) FROM pg_tables "
+                "WHERE schemaname = 'planrun_backup' AND tablename LIKE "
+                "'v1\\_\\_grade\\_accounts\\_\\_%stage_')")[0];
   f.backup_table = c[0] == "t";
   f.score_bigint = c[1] == "t";
   f.profiles = c[2] == "t";
@@ -106,6 +116,7 @@ inline Facts ReadFacts(const std::string& conn) {
   f.handle_index = c[4] == "<null>" ? "" : c[4];
   f.display_index = c[5] == "<null>" ? "" : c[5];
   f.score_sum = std::stoll(c[8]);
+  f.grade_stages = std::stoll(c[11]);
   auto count = [&](const std::string& from) {
     return std::stoll(QueryValue(conn, "SELECT count(*) FROM " + from));
   };
@@ -124,6 +135,17 @@ inline Facts ReadFacts(const std::string& conn) {
     if (cp != f.checkpoints.end() && !cp->second.last_key.empty()) {
       f.undisplayed_before_key =
           count("accounts WHERE display IS NULL AND id <= " + cp->second.last_key);
+    }
+  }
+  if (c[9] == "t") {
+    f.grade_prev_rows = count("planrun_backup.v1__grade_accounts__public__accounts__prev");
+  }
+  if (c[10] == "t") {
+    f.grade_rows = count("accounts WHERE grade IS NOT NULL");
+    auto cp = f.checkpoints.find("grade_accounts");
+    if (cp != f.checkpoints.end() && !cp->second.last_key.empty()) {
+      f.ungraded_before_key =
+          count("accounts WHERE grade IS NULL AND id <= " + cp->second.last_key);
     }
   }
   return f;
@@ -225,7 +247,6 @@ inline void CheckEffects(const Facts& f, const Scenario& s, const std::string& v
   const int64_t changed = present("fill_display") ? s.rows
                           : down("fill_display")  ? 0
                                                   : cp("fill_display").written;
-  CHECK(f.score_sum == s.seed_score_sum + changed);
   if (f.display) CHECK(f.display_rows == changed);
   CHECK(f.undisplayed_before_key == 0);
   if (down("fill_display")) {
@@ -233,6 +254,22 @@ inline void CheckEffects(const Facts& f, const Scenario& s, const std::string& v
   } else if (f.prev_rows >= 0 || changed > 0) {
     CHECK(f.prev_rows == changed);
   }
+  // The transform through a hook, which reads ahead without row locks: the
+  // same, and its stage tables go with the step's revert.
+  const int64_t graded = present("grade_accounts") ? s.rows
+                         : down("grade_accounts")  ? 0
+                                                   : cp("grade_accounts").written;
+  if (f.grade_rows >= 0) CHECK(f.grade_rows == graded);
+  CHECK(f.ungraded_before_key == 0);
+  if (down("grade_accounts")) {
+    CHECK(f.grade_prev_rows == -1);
+    CHECK(f.grade_stages == 0);
+  } else if (f.grade_prev_rows >= 0 || graded > 0) {
+    CHECK(f.grade_prev_rows == graded);
+  }
+  if (present("grade_accounts")) CHECK(f.grade_stages == 0);
+  // Each transform added 1 to every score it wrote.
+  CHECK(f.score_sum == s.seed_score_sum + changed + graded);
   if (verb == "apply") CHECK(f.down.empty());
 }
 

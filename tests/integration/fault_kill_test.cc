@@ -1,6 +1,7 @@
 // Kill trials: SIGKILL `planrun apply` at seeded random instants of
 // tests/faults/plans/001_fault_trial.yaml (a backup, DDL, a copy through a Lua
-// hook, an in-place transform and index builds over PLANRUN_FAULT_ROWS rows),
+// hook, in-place transforms in SQL and through a Lua hook, and index builds
+// over PLANRUN_FAULT_ROWS rows),
 // check that `planrun status --json` and the tracking tables tell the truth
 // about what committed, re-run apply, and compare the database with an
 // uninterrupted run: schema dump and ordered per-table checksums, so no row
@@ -91,6 +92,7 @@ const std::map<std::string, std::string>& PhaseOfStep() {
                                                        {"display_column", "ddl"},
                                                        {"copy_profiles", "copy"},
                                                        {"fill_display", "transform"},
+                                                       {"grade_accounts", "transform with a hook"},
                                                        {"profiles_handle_index", "index build"},
                                                        {"accounts_display_index", "index build"},
                                                        {"check", "verify"}};
@@ -109,6 +111,7 @@ struct Reference {
   std::string seed_tables, seed_schema;  // before the plan
   std::string tables, schema;            // after an uninterrupted apply
   Timeline apply, rollback;
+  Timeline apply_grade;  // apply, with the batches of grade_accounts' hook
 };
 
 const Reference& Ref() {
@@ -126,6 +129,7 @@ const Reference& Ref() {
     PlanrunProcess apply(kRefDb, {"--plans", PlansDir(), "-v", "apply"});
     REQUIRE(apply.Wait() == 0);
     r.apply = ReadTimeline(apply.lines(), "apply", "copy_profiles", apply.ElapsedMs());
+    r.apply_grade = ReadTimeline(apply.lines(), "apply", "grade_accounts", apply.ElapsedMs());
     r.tables = Checksums(kRefDb);
     r.schema = SchemaDump(kRefDb, kOwnSchemas);
 
@@ -145,27 +149,35 @@ const Reference& Ref() {
 }
 
 /// An instant for an apply trial: kinds take turns so every phase gets hit.
-Aim ChooseApplyAim(int trial, std::mt19937_64& rng, const Timeline& t, int64_t rows) {
+/// The batch aims take the copy's hook or the hooked transform's in turn
+/// (the latter logs batch N when it reads ahead, while batch N-1 is written).
+Aim ChooseApplyAim(int trial, std::mt19937_64& rng, const Reference& ref) {
+  const Timeline& t = ref.apply;
   auto within = [&](const std::string& name, const std::string& step) {
     return Aim{name, "applying step " + step + " ", Uniform(rng, 0, t.Duration(step))};
   };
-  const int64_t batches = static_cast<int64_t>(t.batch_ms.size());
+  const bool graded = trial % 2 == 1;
+  const std::string hooked = graded ? "grade_accounts" : "copy_profiles";
+  const std::string kind = graded ? "transform with a hook" : "copy";
+  const Timeline& hook = graded ? ref.apply_grade : ref.apply;
+  const int64_t batches = static_cast<int64_t>(hook.batch_ms.size());
   const int64_t batch_gap =
-      batches > 1 ? (t.batch_ms.back() - t.batch_ms.front()) / (batches - 1) : 0;
+      batches > 1 ? (hook.batch_ms.back() - hook.batch_ms.front()) / (batches - 1) : 0;
   switch (trial % 9) {
     case 1:
       return within("ddl", Uniform(rng, 0, 2) == 0 ? "display_column" : "widen_score");
     case 2:
       return within("backup", "backup");
     case 3:
-      return Aim{"copy mid-batch",
-                 "hook copy_profiles: batch " + std::to_string(Uniform(rng, 2, batches)),
+      return Aim{kind + " mid-batch",
+                 "hook " + hooked + ": batch " + std::to_string(Uniform(rng, 2, batches)),
                  Uniform(rng, 1, batch_gap)};
     case 4:
-      return Aim{"copy between batches",
-                 "hook copy_profiles: batch " + std::to_string(Uniform(rng, 2, batches)), 0};
+      return Aim{kind + " between batches",
+                 "hook " + hooked + ": batch " + std::to_string(Uniform(rng, 2, batches)), 0};
     case 5:
-      return within("transform", "fill_display");
+      return graded ? within("transform with a hook", "grade_accounts")
+                    : within("transform", "fill_display");
     case 6:
       return within("index build",
                     Uniform(rng, 0, 1) ? "profiles_handle_index" : "accounts_display_index");
@@ -173,8 +185,10 @@ Aim ChooseApplyAim(int trial, std::mt19937_64& rng, const Timeline& t, int64_t r
       // The closing summary comes right after the checkpoint is marked
       // done, before the step's step_runs row is.
       return Aim{"data step finishing",
-                 (Uniform(rng, 0, 1) ? "copy copy_profiles: " : "transform fill_display: ") +
-                     std::to_string(rows) + " read, ",
+                 (graded               ? "transform grade_accounts: "
+                  : Uniform(rng, 0, 1) ? "copy copy_profiles: "
+                                       : "transform fill_display: ") +
+                     std::to_string(ref.scenario.rows) + " read, ",
                  0};
     default:
       return Aim{"uniform", "", Uniform(rng, 0, t.total_ms)};
@@ -247,7 +261,7 @@ Facts AfterKill(const std::string& verb, bool second_run, Totals* totals) {
 void ApplyTrial(int trial, uint64_t seed, Totals* totals) {
   std::mt19937_64 rng(seed * 1000003 + static_cast<uint64_t>(trial));
   const Reference& ref = Ref();
-  const Aim aim = ChooseApplyAim(trial, rng, ref.apply, ref.scenario.rows);
+  const Aim aim = ChooseApplyAim(trial, rng, ref);
   const bool kill_resumed = Uniform(rng, 0, 3) == 0;
   const int64_t resumed_delay = Uniform(rng, 0, ref.apply.total_ms / 2);
   INFO("apply trial " << trial << " (PLANRUN_FAULT_SEED=" << seed
@@ -282,10 +296,10 @@ void ApplyTrial(int trial, uint64_t seed, Totals* totals) {
 
 /// An instant for a rollback trial: uniform, or inside a step's revert.
 Aim ChooseRollbackAim(int trial, std::mt19937_64& rng, const Timeline& t) {
-  static const char* const kAimed[] = {"fill_display", "copy_profiles", "widen_score",
-                                       "profiles_handle_index"};
+  static const char* const kAimed[] = {"fill_display", "grade_accounts", "copy_profiles",
+                                       "widen_score", "profiles_handle_index"};
   if (trial % 2 == 0) return Aim{"uniform", "", Uniform(rng, 0, t.total_ms)};
-  const std::string step = kAimed[(trial / 2) % 4];
+  const std::string step = kAimed[(trial / 2) % 5];
   return Aim{"revert " + step, "reverting step " + step + " ", Uniform(rng, 0, t.Duration(step))};
 }
 
