@@ -56,13 +56,8 @@ class TransformRunner {
         ctx_(ctx),
         run_(ctx, spec.settings, "transform",
              Sha256Hex(ctx.env.decl->checksum + "\n" + spec.hook.source.code + spec.hook.modules)),
-        prev_(TransformPrevTable(spec, ctx.env)) {
-    for (const char* suffix : {"__stage1", "__stage2"}) {
-      shared_.push_back(QuoteIdent(ctx.env.names.backup) + "." +
-                        QuoteIdent(BackupTableName(ctx.env.plan->version.text, ctx.env.decl->id,
-                                                   spec.table, suffix)));
-    }
-  }
+        prev_(TransformPrevTable(spec, ctx.env)),
+        shared_(TransformStageTables(spec, ctx.env)) {}
 
   Status Run() {
     stage_ = QuoteIdent(

@@ -29,6 +29,10 @@ struct TransformSpec {
 /// <backup schema>.v<version>__<id>__<schema>__<table>__prev.
 std::string TransformPrevTable(const TransformSpec& spec, const StepEnv& env);
 
+/// The two unlogged tables the read-ahead of a transform with a hook loads
+/// its batches into, in turn (backup schema, quoted): `...__stage1`, `...__stage2`.
+std::vector<std::string> TransformStageTables(const TransformSpec& spec, const StepEnv& env);
+
 /// The key, then the columns the hook reads (each once).
 std::vector<std::string> TransformHookColumns(const TransformSpec& spec);
 

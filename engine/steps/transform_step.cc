@@ -16,6 +16,16 @@ std::string TransformPrevTable(const TransformSpec& spec, const StepEnv& env) {
          QuoteIdent(BackupTableName(env.plan->version.text, env.decl->id, spec.table, "__prev"));
 }
 
+std::vector<std::string> TransformStageTables(const TransformSpec& spec, const StepEnv& env) {
+  std::vector<std::string> out;
+  for (const char* suffix : {"__stage1", "__stage2"}) {
+    out.push_back(
+        QuoteIdent(env.names.backup) + "." +
+        QuoteIdent(BackupTableName(env.plan->version.text, env.decl->id, spec.table, suffix)));
+  }
+  return out;
+}
+
 std::vector<std::string> TransformHookColumns(const TransformSpec& spec) {
   std::vector<std::string> cols = spec.key;
   for (const auto& c : spec.columns) {
@@ -61,6 +71,7 @@ class TransformStep : public Step {
     const std::string prev = TransformPrevTable(spec_, env);
     const std::string per =
         "-- per batch of " + std::to_string(spec_.settings.batch_size) + " rows";
+    const std::vector<std::string> stages = TransformStageTables(spec_, env);
     if (spec_.hook.present) {
       return {
           per + ", through the hook " + spec_.hook.source.chunk_name +
@@ -68,15 +79,18 @@ class TransformStep : public Step {
           "COPY (" +
               TransformReadSql(spec_, "(<key>) > (<last key>)", spec_.settings.batch_size, false) +
               ") TO STDOUT -- on a second session",
-          "COPY <stage> FROM STDIN -- on the second session, into one of two unlogged tables "
-          "in the backup schema: each row's key, the hook's new values and the values read",
+          "COPY <stage> FROM STDIN -- on the second session, into " + Join(stages, " or ") +
+              " (unlogged, in turn): each row's key, the hook's new values and the values read",
           "INSERT INTO " + prev + " SELECT <key>, <values read of " + QuoteIdentList(spec_.set) +
               "> FROM <stage>",
           "UPDATE " + spec_.table.Quoted() + " SET (" + QuoteIdentList(spec_.set) +
               ") = <stage values> FROM <stage> WHERE <key matches> AND <the columns read are "
               "unchanged>" +
               (spec_.where.empty() ? "" : " AND (" + spec_.where + ")"),
-          "-- where a row changed since it was read: the batch again, read with FOR UPDATE"};
+          "-- where a row changed since it was read, or the UPDATE lost a deadlock: the batch "
+          "again, read with FOR UPDATE",
+          "-- when the step ends:",
+          "DROP TABLE " + Join(stages, ", ")};
     }
     std::vector<std::string> sets;
     for (const auto& [c, e] : spec_.sql) sets.push_back(QuoteIdent(c) + " = (" + e + ")");
@@ -87,9 +101,15 @@ class TransformStep : public Step {
                 " WHERE <key in batch>"};
   }
   std::vector<std::string> DescribeDown(const StepEnv& env) const override {
-    return {"UPDATE " + spec_.table.Quoted() + " SET (" + QuoteIdentList(spec_.set) +
-                ") = <previous values> FROM " + TransformPrevTable(spec_, env),
-            "DROP TABLE " + TransformPrevTable(spec_, env)};
+    std::vector<std::string> out;
+    if (spec_.hook.present) {
+      out.push_back("DROP TABLE IF EXISTS " + Join(TransformStageTables(spec_, env), ", ") +
+                    " -- the read-ahead's, left by a run that stopped");
+    }
+    out.push_back("UPDATE " + spec_.table.Quoted() + " SET (" + QuoteIdentList(spec_.set) +
+                  ") = <previous values> FROM " + TransformPrevTable(spec_, env));
+    out.push_back("DROP TABLE " + TransformPrevTable(spec_, env));
+    return out;
   }
 
   Status Apply(StepContext& ctx) const override { return RunTransform(spec_, ctx); }

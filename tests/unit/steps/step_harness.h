@@ -47,7 +47,8 @@ inline Status ParseBody(const StepParser& parser, const std::string& yaml,
 /// What `planrun plan` shows for the body `yaml` parsed by `parser`, as step
 /// s1 of plan 2 with the backup schema planrun_backup; the parse error as
 /// the only line when it does not parse.
-inline std::vector<std::string> DescribeUpOf(const StepParser& parser, const std::string& yaml) {
+inline std::vector<std::string> DescribeOf(const StepParser& parser, const std::string& yaml,
+                                           bool down) {
   std::unique_ptr<Step> step;
   const Status st = ParseBody(parser, yaml, &step);
   if (!st.ok()) return {"parse error: " + st.message()};
@@ -59,7 +60,16 @@ inline std::vector<std::string> DescribeUpOf(const StepParser& parser, const std
   env.plan = &plan;
   env.decl = &decl;
   env.names.backup = "planrun_backup";
-  return step->DescribeUp(env);
+  return down ? step->DescribeDown(env) : step->DescribeUp(env);
+}
+
+inline std::vector<std::string> DescribeUpOf(const StepParser& parser, const std::string& yaml) {
+  return DescribeOf(parser, yaml, false);
+}
+
+/// The same for `planrun plan --rollback` (DescribeDown).
+inline std::vector<std::string> DescribeDownOf(const StepParser& parser, const std::string& yaml) {
+  return DescribeOf(parser, yaml, true);
 }
 
 /// A StepContext on a FakeSession and a RecordingReporter.
