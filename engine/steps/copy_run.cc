@@ -339,6 +339,34 @@ Status RetryRejects(const CopySpec& spec, DataRun& run, CopyRuntime& rt) {
   });
 }
 
+// A batch of a copy in the server whose statement PostgreSQL refused for a
+// value (SQLSTATE class 22 or 23), again in a new transaction: its rows,
+// read out with `source_sql`, are written from planrun as a copy across
+// databases writes them, each refused row rejected (WriteBatchOrRefuse), and
+// committed with the checkpoint at `last` (the last row's key when empty).
+// A value the source query itself cannot compute (a `map` expression)
+// fails the step as before. Only batches with refused rows pay for it.
+Status RefusedServerBatch(const CopySpec& spec, DataRun& run, CopyRuntime& rt,
+                          const std::string& source_sql, std::vector<std::string> last,
+                          int64_t* read) {
+  StepContext& ctx = run.ctx();
+  PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
+    SourceBatch b;
+    PLANRUN_RETURN_IF_ERROR(ForwardRows(*ctx.db, source_sql, rt.target, spec.to_columns.size(),
+                                        &b.forwarded, &b.last_line));
+    *read = b.forwarded.rows;
+    if (*read == 0) return Status::OK();
+    if (last.empty()) PLANRUN_RETURN_IF_ERROR(LastKey(rt, &b, &last));
+    int64_t written = 0;
+    std::vector<Reject> rejects;
+    PLANRUN_RETURN_IF_ERROR(
+        WriteBatchOrRefuse(spec, *ctx.db, rt.target, b.forwarded, &written, &rejects));
+    const int64_t refused = static_cast<int64_t>(rejects.size());
+    return run.CommitBatch(last, *read, written, *read - refused - written, rejects);
+  }));
+  return run.CheckRejectLimit(false);
+}
+
 // A copy in the server cut by key ranges: the next batch's bounds are read
 // from the key index on a second session while this batch's INSERT runs.
 Status ServerRangeBatches(const CopySpec& spec, DataRun& run, CopyRuntime& rt,
@@ -358,14 +386,19 @@ Status ServerRangeBatches(const CopySpec& spec, DataRun& run, CopyRuntime& rt,
                                 &next);
       });
     }
-    const Status st = run.InTransaction([&]() -> Status {
+    const std::optional<std::vector<std::string>> after = run.checkpoint().last_key;
+    Status st = run.InTransaction([&]() -> Status {
       int64_t read = 0, written = 0;
-      PLANRUN_RETURN_IF_ERROR(InsertServerRange(spec, *ctx.db, rt.target, rt.key_cols,
-                                                run.checkpoint().last_key, bounds, &read,
-                                                &written));
+      PLANRUN_RETURN_IF_ERROR(
+          InsertServerRange(spec, *ctx.db, rt.target, rt.key_cols, after, bounds, &read, &written));
       return run.CommitBatch(std::vector<std::string>{bounds.last}, read, written, read - written,
                              {});
     });
+    if (!st.ok() && IsRowRefused(st)) {
+      int64_t read = 0;
+      st = RefusedServerBatch(spec, run, rt, ServerRangeSourceSql(spec, rt.key_cols, after, bounds),
+                              {bounds.last}, &read);
+    }
     const Status read_ahead = ahead.valid() ? ahead.get() : Status::OK();
     PLANRUN_RETURN_IF_ERROR(st);
     run.Progress(total);
@@ -424,12 +457,20 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
     while (!run.checkpoint().done) {
       int64_t read = 0, written = 0;
       std::vector<std::string> last;
-      PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
-        PLANRUN_RETURN_IF_ERROR(ServerBatch(spec, *ctx.db, target, rt.key_cols,
-                                            run.checkpoint().last_key, &read, &written, &last));
+      const std::optional<std::vector<std::string>> after = run.checkpoint().last_key;
+      Status st = run.InTransaction([&]() -> Status {
+        PLANRUN_RETURN_IF_ERROR(
+            ServerBatch(spec, *ctx.db, target, rt.key_cols, after, &read, &written, &last));
         if (read == 0) return Status::OK();
         return run.CommitBatch(last, read, written, read - written, {});
-      }));
+      });
+      if (!st.ok() && IsRowRefused(st) && !ctx.dry_run) {
+        st = RefusedServerBatch(
+            spec, run, rt,
+            CopySourceSql(spec, KeyAfter(rt.key_cols, rt.key_pos, after), spec.settings.batch_size),
+            {}, &read);
+      }
+      PLANRUN_RETURN_IF_ERROR(st);
       run.Progress(total);
       if (read < spec.settings.batch_size) break;
     }

@@ -387,17 +387,23 @@ Status ReadServerBounds(const CopySpec& spec, pg::Session& db,
   return Status::OK();
 }
 
+std::string ServerRangeSourceSql(const CopySpec& spec, const std::vector<ColumnSpec>& key_cols,
+                                 const std::optional<std::vector<std::string>>& after_key,
+                                 const ServerBounds& bounds) {
+  const std::string upto = QuoteIdent(key_cols[0].name) + " <= " + QuoteLiteral(bounds.last) +
+                           "::" + key_cols[0].type_name;
+  return CopySourceSql(spec, KeyAfter(key_cols, {0}, after_key) + " AND " + upto, 0);
+}
+
 Status InsertServerRange(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
                          const std::vector<ColumnSpec>& key_cols,
                          const std::optional<std::vector<std::string>>& after_key,
                          const ServerBounds& bounds, int64_t* read, int64_t* written) {
   const std::string cols = QuoteIdentList(spec.to_columns);
   const std::string pk = QuoteIdentList(t.pk);
-  const std::string upto = QuoteIdent(key_cols[0].name) + " <= " + QuoteLiteral(bounds.last) +
-                           "::" + key_cols[0].type_name;
   std::string sql = "WITH ins AS (INSERT INTO " + spec.to_table.Quoted() + " (" + cols +
                     ") SELECT " + cols + " FROM (" +
-                    CopySourceSql(spec, KeyAfter(key_cols, {0}, after_key) + " AND " + upto, 0) +
+                    ServerRangeSourceSql(spec, key_cols, after_key, bounds) +
                     ") AS src RETURNING " + pk + ")";
   pg::Result r;
   if (t.key_ranges) {

@@ -117,6 +117,12 @@ Status ReadServerBounds(const CopySpec& spec, pg::Session& db,
                         const std::optional<std::vector<std::string>>& after_key,
                         ServerBounds* out);
 
+/// The source rows of a RangeBatches batch: after `after_key` up to
+/// bounds.last (CopySourceSql).
+std::string ServerRangeSourceSql(const CopySpec& spec, const std::vector<ColumnSpec>& key_cols,
+                                 const std::optional<std::vector<std::string>>& after_key,
+                                 const ServerBounds& bounds);
+
 /// Inserts the source rows after `after_key` up to bounds.last with one
 /// INSERT ... SELECT, and records their keys. Rows committed into the range
 /// since the bounds were read are copied too (*read counts them).

@@ -382,6 +382,87 @@ steps:
   CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
 }
 
+TEST_CASE("a copy in the server rejects the rows PostgreSQL refuses, batch by batch") {
+  // By key ranges (a table with one integer key), and by LIMIT (a query).
+  for (const std::string from :
+       {"{table: users, key: id}", "{query: 'SELECT * FROM users', key: id, reads: [users]}"}) {
+    INFO("from: " << from);
+    const std::string db = "copy_write_refused_server";
+    const std::string conn = FreshDatabase(db);
+    ExecSql(conn,
+            "CREATE TABLE users (id bigint PRIMARY KEY, username text NOT NULL);"
+            "INSERT INTO users SELECT i, 'user' || i FROM generate_series(1, 1000) i;"
+            "CREATE TABLE nicks (id bigserial PRIMARY KEY, user_id bigint NOT NULL, name text "
+            "UNIQUE CHECK (length(name) <= 12));");
+    const std::string before = TableChecksums(conn, {"planrun", "planrun_backup"});
+    const std::string dir = TempDir("planrun-copy-refused-server");
+    std::string plan = R"P(version: 1
+name: nicks
+steps:
+  - id: nicks
+    copy:
+      from: FROM
+      to: {table: nicks, columns: [user_id, name]}
+      batch_size: 300
+      max_rejects: MAX
+      map:
+        user_id: id
+        # User 500 takes user 499's name; user 777's is too long.
+        name: >-
+          CASE WHEN id = 500 THEN 'n-user499' WHEN id = 777 THEN repeat('x', 20)
+          ELSE 'n-' || username END
+)P";
+    plan.replace(plan.find("FROM\n"), 4, from);
+    const size_t max = plan.find("MAX");
+
+    // Past max_rejects: the batches up to the second refused row commit.
+    WriteFile(dir + "/001.yaml", std::string(plan).replace(max, 3, "1"));
+    CommandResult failed = Planrun(db, {"--plans", dir, "apply"});
+    INFO(failed.err);
+    CHECK(failed.exit_code == 1);
+    CHECK(failed.err.find("error: step 'nicks' of plan 1 nicks failed to apply: 2 of 900 rows "
+                          "rejected, more than max_rejects (1 row); the first: key [\"500\"]: "
+                          "PostgreSQL refused the row: duplicate key value violates unique "
+                          "constraint \"nicks_name_key\"; see them with planrun rejects 1 "
+                          "--step nicks") != std::string::npos);
+    CHECK(QueryValue(conn, "SELECT count(*) || ' ' || max(user_id) FROM nicks") == "898 900");
+    CommandResult undo = Planrun(db, {"--plans", dir, "rollback"});
+    INFO(undo.err);
+    REQUIRE(undo.exit_code == 0);
+    CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
+
+    // Within it: the refused rows are rejected, every other row is written.
+    WriteFile(dir + "/001.yaml", std::string(plan).replace(max, 3, "2"));
+    CommandResult r = Planrun(db, {"--plans", dir, "apply"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(QueryValue(conn,
+                     "SELECT count(*) || ' ' || count(DISTINCT user_id) || ' ' || count(*) FILTER "
+                     "(WHERE name = 'n-user' || user_id) FROM nicks") == "998 998 998");
+    CHECK(QueryValue(conn, "SELECT count(*) FROM nicks WHERE user_id IN (500, 777)") == "0");
+    CHECK(QueryValue(conn,
+                     "SELECT string_agg(row_key::text || ' ' || input::text || ' ' || "
+                     "reason, E'\\n' ORDER BY id) FROM planrun.rejects WHERE resolved_at IS "
+                     "NULL AND attempt = (SELECT max(attempt) FROM planrun.rejects)") ==
+          "[\"500\"] {\"name\": \"n-user499\", \"user_id\": \"500\"} PostgreSQL refused the row: "
+          "duplicate key value violates unique constraint \"nicks_name_key\"\n"
+          "DETAIL:  Key (name)=(n-user499) already exists.\n"
+          "[\"777\"] {\"name\": \"" +
+              std::string(20, 'x') +
+              "\", \"user_id\": \"777\"} PostgreSQL refused the row: new row for relation "
+              "\"nicks\" violates check constraint \"nicks_name_check\"\nDETAIL:  Failing row "
+              "contains (" +
+              QueryValue(conn, "SELECT max(id) + 1 FROM nicks WHERE user_id < 777") + ", 777, " +
+              std::string(20, 'x') + ").");
+    CHECK(r.err.find("copy nicks: 1000 read, 998 written, 0 skipped, 2 rejected") !=
+          std::string::npos);
+    CommandResult rb = Planrun(db, {"--plans", dir, "rollback"});
+    INFO(rb.err);
+    REQUIRE(rb.exit_code == 0);
+    CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
+  }
+}
+
 TEST_CASE("a forwarded cross-database copy rejects the rows the target refuses by source key") {
   const std::string source = FreshDatabase("copy_write_refused_src");
   ExecSql(source,
