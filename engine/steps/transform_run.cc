@@ -85,8 +85,8 @@ class TransformRunner {
                                                          " rows to their previous values";
                                                 }));
     PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&] { return Setup(); }));
-    if (ctx_.data && ctx_.data->retry_rejects && spec_.hook.present) {
-      PLANRUN_RETURN_IF_ERROR(RetryRejects());
+    if (ctx_.data && ctx_.data->retry_rejects) {
+      PLANRUN_RETURN_IF_ERROR(spec_.hook.present ? RetryRejects() : RetrySqlRejects());
     }
     const std::optional<int64_t> total = EstimateRows(*ctx_.db, spec_.table);
     if (total)
@@ -102,7 +102,11 @@ class TransformRunner {
     } else {
       while (!run_.checkpoint().done) {
         int64_t read = 0;
-        PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&] { return Batch(&read); }));
+        Status st = run_.InTransaction([&] { return Batch(&read); });
+        if (!st.ok() && IsRowRefused(st) && !spec_.hook.present && !ctx_.dry_run) {
+          st = run_.InTransaction([&] { return SqlBatchInParts(&read); });
+        }
+        PLANRUN_RETURN_IF_ERROR(st);
         PLANRUN_RETURN_IF_ERROR(run_.CheckRejectLimit(false));
         run_.Progress(total);
         if (read < spec_.settings.batch_size) break;
@@ -438,6 +442,127 @@ class TransformRunner {
     std::vector<std::string> k;
     PLANRUN_RETURN_IF_ERROR(KeyOf(rows[0], key_idx_, &k));
     return run_.CommitBatch(k, *read, u.affected, *read - u.affected, {});
+  }
+
+  // A batch of a transform in SQL that PostgreSQL refused for a value (a
+  // CHECK, a unique index, a cast or a division by zero in a set
+  // expression: SQLSTATE class 22 or 23), again in a new transaction: its
+  // rows are updated in halves, each under a savepoint, until the refused
+  // rows stand alone, and those are rejected with PostgreSQL's message.
+  // Only batches with refused rows pay for it.
+  Status SqlBatchInParts(int64_t* read) {
+    const std::string after = KeyAfter(cols_, key_idx_, run_.checkpoint().last_key);
+    int64_t written = 0;
+    std::vector<Reject> rejects;
+    std::vector<std::string> last;
+    PLANRUN_RETURN_IF_ERROR(SqlParts(TransformBatchSql(spec_, after, spec_.settings.batch_size),
+                                     read, &written, &rejects, &last));
+    if (*read == 0) return Status::OK();
+    const int64_t refused = static_cast<int64_t>(rejects.size());
+    return run_.CommitBatch(last, *read, written, *read - refused - written, rejects);
+  }
+
+  // --retry-rejects without a hook: the rejected rows' new values again,
+  // from the set expressions as they are now.
+  Status RetrySqlRejects() {
+    const std::string key = QuoteIdentList(spec_.key);
+    return run_.ForEachRejectChunk([&](const std::vector<Reject>& chunk) -> Status {
+      std::vector<int64_t> ids;
+      std::vector<std::string> tuples;
+      for (const Reject& r : chunk) {
+        ids.push_back(r.id);
+        tuples.push_back(KeyTuple(cols_, key_idx_, r.row_key));
+      }
+      std::vector<Reject> rejects;
+      PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&]() -> Status {
+        int64_t found = 0, written = 0;
+        std::vector<std::string> last;
+        PLANRUN_RETURN_IF_ERROR(
+            SqlParts("SELECT " + key + " FROM " + spec_.table.Quoted() + " WHERE " +
+                         (spec_.where.empty() ? "" : "(" + spec_.where + ") AND ") + "(" + key +
+                         ") IN (" + Join(tuples, ", ") + ") FOR UPDATE",
+                     &found, &written, &rejects, &last));
+        PLANRUN_RETURN_IF_ERROR(run_.store().ResolveRejects(ids));
+        run_.checkpoint().rows_rejected -= static_cast<int64_t>(ids.size());
+        const int64_t refused = static_cast<int64_t>(rejects.size());
+        return run_.CommitBatch(std::nullopt, 0, written, found - refused - written, rejects);
+      }));
+      ctx_.out->Info("transform " + ctx_.env.decl->id + ": retried " + std::to_string(ids.size()) +
+                     " rejected rows, " + std::to_string(rejects.size()) + " still rejected");
+      return Status::OK();
+    });
+  }
+
+  // Locks the rows of `keys_sql` (their keys, FOR UPDATE), numbers them in
+  // key order and writes them by SqlBisect; *last is the last key.
+  Status SqlParts(const std::string& keys_sql, int64_t* found, int64_t* written,
+                  std::vector<Reject>* rejects, std::vector<std::string>* last) {
+    const std::string key = QuoteIdentList(spec_.key);
+    const std::string locked = QuoteIdent(ShortIdentifier("planrun_batch_" + ctx_.env.decl->id));
+    const std::string parts = QuoteIdent(ShortIdentifier("planrun_parts_" + ctx_.env.decl->id));
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("DROP TABLE IF EXISTS pg_temp." + locked + ", pg_temp." +
+                                          parts + "; CREATE TEMP TABLE " + locked + " AS " +
+                                          keys_sql + "; CREATE TEMP TABLE " + parts +
+                                          " AS SELECT row_number() OVER (ORDER BY " + key +
+                                          ") AS planrun_n, " + key + " FROM " + locked));
+    pg::Result count;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("SELECT count(*) FROM " + parts, &count));
+    *found = std::stoll(count.get(0, 0, "0"));
+    *written = 0;
+    last->clear();
+    if (*found == 0) return Status::OK();
+    PLANRUN_RETURN_IF_ERROR(SqlBisect(parts, 1, *found, written, rejects));
+    std::vector<std::vector<RawField>> rows;
+    PLANRUN_RETURN_IF_ERROR(ReadRows(
+        *ctx_.db, "SELECT " + key + " FROM " + parts + " ORDER BY planrun_n DESC LIMIT 1", &rows));
+    if (rows.empty()) return Status::Internal("the numbered batch lost its rows");
+    return KeyOf(rows[0], key_idx_, last);
+  }
+
+  // Saves and updates rows [lo, hi] of `parts` under a savepoint; where
+  // PostgreSQL refuses a value, each half again, down to single rows,
+  // which are rejected: their key, the row as it is, and the message.
+  Status SqlBisect(const std::string& parts, int64_t lo, int64_t hi, int64_t* written,
+                   std::vector<Reject>* rejects) {
+    const std::string key = QuoteIdentList(spec_.key);
+    const std::string keys = "(" + QualifiedIdentList("t", spec_.key) + ") IN (SELECT " + key +
+                             " FROM " + parts + " WHERE planrun_n BETWEEN " + std::to_string(lo) +
+                             " AND " + std::to_string(hi) + ")";
+    std::vector<std::string> sets;
+    for (const auto& [col, expr] : spec_.sql) sets.push_back(QuoteIdent(col) + " = (" + expr + ")");
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("SAVEPOINT planrun_transform_part"));
+    pg::Result u;
+    Status st =
+        ctx_.db->Exec("INSERT INTO " + prev_ + " SELECT " + QualifiedIdentList("t", spec_.key) +
+                          ", " + QualifiedIdentList("t", spec_.set) + " FROM " +
+                          spec_.table.Quoted() + " AS t WHERE " + keys + "; UPDATE " +
+                          spec_.table.Quoted() + " AS t SET " + Join(sets, ", ") + " WHERE " + keys,
+                      &u);
+    if (st.ok()) {
+      *written += u.affected;
+      return ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_part");
+    }
+    if (!IsRowRefused(st)) return st;
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("ROLLBACK TO SAVEPOINT planrun_transform_part"));
+    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_part"));
+    if (lo == hi) {
+      std::vector<std::string> text;
+      for (const std::string& k : spec_.key) text.push_back("t." + QuoteIdent(k) + "::text");
+      pg::Result row;
+      PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("SELECT " + Join(text, ", ") +
+                                                ", to_jsonb(t)::text FROM " + spec_.table.Quoted() +
+                                                " AS t WHERE " + keys,
+                                            &row));
+      if (row.rows.empty()) return Status::Internal("a refused row of the batch is gone");
+      std::vector<std::string> k;
+      for (size_t i = 0; i < spec_.key.size(); ++i) k.push_back(row.get(0, i));
+      rejects->push_back({0, "", KeyJson(k), row.get(0, spec_.key.size()),
+                          "PostgreSQL refused the new values: " + st.message(), ""});
+      return Status::OK();
+    }
+    const int64_t mid = lo + (hi - lo) / 2;
+    PLANRUN_RETURN_IF_ERROR(SqlBisect(parts, lo, mid, written, rejects));
+    return SqlBisect(parts, mid + 1, hi, written, rejects);
   }
 
   const TransformSpec& spec_;
