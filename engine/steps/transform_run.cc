@@ -372,15 +372,21 @@ class TransformRunner {
     return Status::OK();
   }
 
+  // The ids of a chunk of rejects, and their keys as SQL tuples.
+  void RejectKeys(const std::vector<Reject>& chunk, std::vector<int64_t>* ids,
+                  std::vector<std::string>* tuples) const {
+    for (const Reject& r : chunk) {
+      ids->push_back(r.id);
+      tuples->push_back(KeyTuple(cols_, key_idx_, r.row_key));
+    }
+  }
+
   // --retry-rejects: the rejected rows again, through the current hook.
   Status RetryRejects() {
     return run_.ForEachRejectChunk([&](const std::vector<Reject>& chunk) -> Status {
       std::vector<int64_t> ids;
       std::vector<std::string> tuples;
-      for (const Reject& r : chunk) {
-        ids.push_back(r.id);
-        tuples.push_back(KeyTuple(cols_, key_idx_, r.row_key));
-      }
+      RejectKeys(chunk, &ids, &tuples);
       HookedBatch b;
       b.number = run_.checkpoint().batches + 1;
       PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&]() -> Status {
@@ -469,10 +475,7 @@ class TransformRunner {
     return run_.ForEachRejectChunk([&](const std::vector<Reject>& chunk) -> Status {
       std::vector<int64_t> ids;
       std::vector<std::string> tuples;
-      for (const Reject& r : chunk) {
-        ids.push_back(r.id);
-        tuples.push_back(KeyTuple(cols_, key_idx_, r.row_key));
-      }
+      RejectKeys(chunk, &ids, &tuples);
       std::vector<Reject> rejects;
       PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&]() -> Status {
         int64_t found = 0, written = 0;

@@ -106,6 +106,25 @@ steps:
         end
 )P";
 
+/// Starts `planrun apply` of `dir` on `db` while `holder` holds user 500's
+/// row lock; true once the apply's UPDATE waits for it (within 15 s).
+bool ApplyBlockedOnUser500(const std::string& db, const std::string& conn, const std::string& dir,
+                           pg::Session& holder, std::future<CommandResult>* apply) {
+  REQUIRE(holder.Exec("BEGIN").ok());
+  REQUIRE(holder.Exec("SELECT 1 FROM users WHERE id = 500 FOR UPDATE").ok());
+  *apply = std::async(std::launch::async, [db, dir] {
+    return Planrun(db, {"--plans", dir, "apply"});
+  });
+  std::string waiting = "0";
+  for (int i = 0; i < 300 && waiting == "0"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    waiting = QueryValue(conn,
+                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                         "AND query LIKE '%UPDATE \"users\"%'");
+  }
+  return waiting == "1";
+}
+
 TEST_CASE("rows changed after the read-ahead are transformed from their new values") {
   const std::string db = "transform_changed";
   const std::string conn = FreshDatabase(db);
@@ -121,20 +140,9 @@ TEST_CASE("rows changed after the read-ahead are transformed from their new valu
   // Batch 1's write waits for user 500's row lock; by then batches 2
   // (1001..2000) and 3 have been read, and batch 2 has gone through the hook.
   std::unique_ptr<pg::Session> holder = Connect(conn);
-  REQUIRE(holder->Exec("BEGIN").ok());
-  REQUIRE(holder->Exec("SELECT 1 FROM users WHERE id = 500 FOR UPDATE").ok());
-  std::future<CommandResult> apply = std::async(std::launch::async, [&] {
-    return Planrun(db, {"--plans", dir, "apply"});
-  });
-  std::string waiting = "0";
-  for (int i = 0; i < 300 && waiting == "0"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    waiting = QueryValue(conn,
-                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                         "AND query LIKE '%UPDATE \"users\"%'");
-  }
+  std::future<CommandResult> apply;
   // Not a REQUIRE: the lock must be let go before the apply is waited for.
-  const bool blocked = waiting == "1";
+  const bool blocked = ApplyBlockedOnUser500(db, conn, dir, *holder, &apply);
   CHECK(blocked);
   // Batch 2 changes under the hook's feet (a name, a value of the set
   // column); a row of batch 3 leaves the step's `where`.
@@ -195,19 +203,8 @@ TEST_CASE("a write that loses a deadlock runs again under row locks, not the who
   // Batch 1's unlocked UPDATE locks rows below 500, then waits for 500.
   std::unique_ptr<pg::Session> holder = Connect(conn);
   REQUIRE(holder->Exec("SET deadlock_timeout = '60s'").ok());  // planrun's side detects it
-  REQUIRE(holder->Exec("BEGIN").ok());
-  REQUIRE(holder->Exec("SELECT 1 FROM users WHERE id = 500 FOR UPDATE").ok());
-  std::future<CommandResult> apply = std::async(std::launch::async, [&] {
-    return Planrun(db, {"--plans", dir, "apply"});
-  });
-  std::string waiting = "0";
-  for (int i = 0; i < 300 && waiting == "0"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    waiting = QueryValue(conn,
-                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                         "AND query LIKE '%UPDATE \"users\"%'");
-  }
-  const bool blocked = waiting == "1";
+  std::future<CommandResult> apply;
+  const bool blocked = ApplyBlockedOnUser500(db, conn, dir, *holder, &apply);
   CHECK(blocked);
   Status crossed = Status::OK();
   if (blocked) {
