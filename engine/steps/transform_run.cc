@@ -32,6 +32,7 @@
 #include "steps/hook_pool.h"
 #include "steps/table_info.h"
 #include "steps/transform_spec.h"
+#include "steps/transform_sql.h"
 #include "steps/transform_write.h"
 #include "util/sha256.h"
 #include "util/sql.h"
@@ -66,6 +67,7 @@ class TransformRunner {
     PLANRUN_RETURN_IF_ERROR(DescribeSelect(*ctx_.db, TransformBatchSql(spec_, "true", 0), &cols_));
     for (size_t i = 0; i < spec_.key.size(); ++i) key_idx_.push_back(i);
     for (const auto& c : cols_) in_names_.push_back(c.name);
+    sql_writer_ = std::make_unique<TransformSqlWriter>(*ctx_.db, spec_, prev_, ctx_.env.decl->id);
     writer_ =
         std::make_unique<TransformWriter>(*ctx_.db, spec_, stage_, prev_, shared_, cols_, key_idx_);
     std::vector<ColumnSpec> set_cols;
@@ -416,38 +418,12 @@ class TransformRunner {
 
   // Without a hook the whole batch runs in the server.
   Status SqlBatch(const std::string& after, int64_t* read) {
-    const std::string key = QuoteIdentList(spec_.key);
-    const std::string batch = QuoteIdent(ShortIdentifier("planrun_batch_" + ctx_.env.decl->id));
-    std::vector<std::string> sets;
-    for (const auto& [col, expr] : spec_.sql) sets.push_back(QuoteIdent(col) + " = (" + expr + ")");
-    PLANRUN_RETURN_IF_ERROR(
-        ctx_.db->Exec("DROP TABLE IF EXISTS pg_temp." + batch + "; CREATE TEMP TABLE " + batch +
-                      " AS " + TransformBatchSql(spec_, after, spec_.settings.batch_size) +
-                      "; INSERT INTO " + prev_ + " SELECT " + QualifiedIdentList("t", spec_.key) +
-                      ", " + QualifiedIdentList("t", spec_.set) + " FROM " + spec_.table.Quoted() +
-                      " AS t JOIN " + batch + " AS b ON " + Match(spec_.key, "t", "b")));
-    pg::Result u;
-    // No FROM: the set expressions see only the table's own columns, so
-    // they may name them unqualified.
-    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec(
-        "UPDATE " + spec_.table.Quoted() + " AS t SET " + Join(sets, ", ") + " WHERE (" +
-            QualifiedIdentList("t", spec_.key) + ") IN (SELECT " + key + " FROM " + batch + ")",
-        &u));
-    // The batch's last key: every key column descending (a composite key
-    // sorted "k1, k2 DESC" would give the wrong row and repeat rows).
-    std::vector<std::string> desc;
-    for (const auto& k : spec_.key) desc.push_back(QuoteIdent(k) + " DESC");
-    std::vector<std::vector<RawField>> rows;
-    PLANRUN_RETURN_IF_ERROR(ReadRows(
-        *ctx_.db, "SELECT " + key + " FROM " + batch + " ORDER BY " + Join(desc, ", ") + " LIMIT 1",
-        &rows));
-    pg::Result count;
-    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("SELECT count(*) FROM " + batch, &count));
-    *read = std::stoll(count.get(0, 0, "0"));
-    if (rows.empty()) return Status::OK();
-    std::vector<std::string> k;
-    PLANRUN_RETURN_IF_ERROR(KeyOf(rows[0], key_idx_, &k));
-    return run_.CommitBatch(k, *read, u.affected, *read - u.affected, {});
+    int64_t written = 0;
+    std::vector<std::string> last;
+    PLANRUN_RETURN_IF_ERROR(sql_writer_->WriteBatch(
+        TransformBatchSql(spec_, after, spec_.settings.batch_size), read, &written, &last));
+    if (last.empty()) return Status::OK();
+    return run_.CommitBatch(last, *read, written, *read - written, {});
   }
 
   // A batch of a transform in SQL that PostgreSQL refused for a value (a
@@ -461,8 +437,9 @@ class TransformRunner {
     int64_t written = 0;
     std::vector<Reject> rejects;
     std::vector<std::string> last;
-    PLANRUN_RETURN_IF_ERROR(SqlParts(TransformBatchSql(spec_, after, spec_.settings.batch_size),
-                                     read, &written, &rejects, &last));
+    PLANRUN_RETURN_IF_ERROR(
+        sql_writer_->WriteInParts(TransformBatchSql(spec_, after, spec_.settings.batch_size), read,
+                                  &written, &rejects, &last));
     if (*read == 0) return Status::OK();
     const int64_t refused = static_cast<int64_t>(rejects.size());
     return run_.CommitBatch(last, *read, written, *read - refused - written, rejects);
@@ -480,11 +457,11 @@ class TransformRunner {
       PLANRUN_RETURN_IF_ERROR(run_.InTransaction([&]() -> Status {
         int64_t found = 0, written = 0;
         std::vector<std::string> last;
-        PLANRUN_RETURN_IF_ERROR(
-            SqlParts("SELECT " + key + " FROM " + spec_.table.Quoted() + " WHERE " +
-                         (spec_.where.empty() ? "" : "(" + spec_.where + ") AND ") + "(" + key +
-                         ") IN (" + Join(tuples, ", ") + ") FOR UPDATE",
-                     &found, &written, &rejects, &last));
+        PLANRUN_RETURN_IF_ERROR(sql_writer_->WriteInParts(
+            "SELECT " + key + " FROM " + spec_.table.Quoted() + " WHERE " +
+                (spec_.where.empty() ? "" : "(" + spec_.where + ") AND ") + "(" + key + ") IN (" +
+                Join(tuples, ", ") + ") FOR UPDATE",
+            &found, &written, &rejects, &last));
         PLANRUN_RETURN_IF_ERROR(run_.store().ResolveRejects(ids));
         run_.checkpoint().rows_rejected -= static_cast<int64_t>(ids.size());
         const int64_t refused = static_cast<int64_t>(rejects.size());
@@ -494,78 +471,6 @@ class TransformRunner {
                      " rejected rows, " + std::to_string(rejects.size()) + " still rejected");
       return Status::OK();
     });
-  }
-
-  // Locks the rows of `keys_sql` (their keys, FOR UPDATE), numbers them in
-  // key order and writes them by SqlBisect; *last is the last key.
-  Status SqlParts(const std::string& keys_sql, int64_t* found, int64_t* written,
-                  std::vector<Reject>* rejects, std::vector<std::string>* last) {
-    const std::string key = QuoteIdentList(spec_.key);
-    const std::string locked = QuoteIdent(ShortIdentifier("planrun_batch_" + ctx_.env.decl->id));
-    const std::string parts = QuoteIdent(ShortIdentifier("planrun_parts_" + ctx_.env.decl->id));
-    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("DROP TABLE IF EXISTS pg_temp." + locked + ", pg_temp." +
-                                          parts + "; CREATE TEMP TABLE " + locked + " AS " +
-                                          keys_sql + "; CREATE TEMP TABLE " + parts +
-                                          " AS SELECT row_number() OVER (ORDER BY " + key +
-                                          ") AS planrun_n, " + key + " FROM " + locked));
-    pg::Result count;
-    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("SELECT count(*) FROM " + parts, &count));
-    *found = std::stoll(count.get(0, 0, "0"));
-    *written = 0;
-    last->clear();
-    if (*found == 0) return Status::OK();
-    PLANRUN_RETURN_IF_ERROR(SqlBisect(parts, 1, *found, written, rejects));
-    std::vector<std::vector<RawField>> rows;
-    PLANRUN_RETURN_IF_ERROR(ReadRows(
-        *ctx_.db, "SELECT " + key + " FROM " + parts + " ORDER BY planrun_n DESC LIMIT 1", &rows));
-    if (rows.empty()) return Status::Internal("the numbered batch lost its rows");
-    return KeyOf(rows[0], key_idx_, last);
-  }
-
-  // Saves and updates rows [lo, hi] of `parts` under a savepoint; where
-  // PostgreSQL refuses a value, each half again, down to single rows,
-  // which are rejected: their key, the row as it is, and the message.
-  Status SqlBisect(const std::string& parts, int64_t lo, int64_t hi, int64_t* written,
-                   std::vector<Reject>* rejects) {
-    const std::string key = QuoteIdentList(spec_.key);
-    const std::string keys = "(" + QualifiedIdentList("t", spec_.key) + ") IN (SELECT " + key +
-                             " FROM " + parts + " WHERE planrun_n BETWEEN " + std::to_string(lo) +
-                             " AND " + std::to_string(hi) + ")";
-    std::vector<std::string> sets;
-    for (const auto& [col, expr] : spec_.sql) sets.push_back(QuoteIdent(col) + " = (" + expr + ")");
-    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("SAVEPOINT planrun_transform_part"));
-    pg::Result u;
-    Status st =
-        ctx_.db->Exec("INSERT INTO " + prev_ + " SELECT " + QualifiedIdentList("t", spec_.key) +
-                          ", " + QualifiedIdentList("t", spec_.set) + " FROM " +
-                          spec_.table.Quoted() + " AS t WHERE " + keys + "; UPDATE " +
-                          spec_.table.Quoted() + " AS t SET " + Join(sets, ", ") + " WHERE " + keys,
-                      &u);
-    if (st.ok()) {
-      *written += u.affected;
-      return ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_part");
-    }
-    if (!IsRowRefused(st)) return st;
-    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("ROLLBACK TO SAVEPOINT planrun_transform_part"));
-    PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("RELEASE SAVEPOINT planrun_transform_part"));
-    if (lo == hi) {
-      std::vector<std::string> text;
-      for (const std::string& k : spec_.key) text.push_back("t." + QuoteIdent(k) + "::text");
-      pg::Result row;
-      PLANRUN_RETURN_IF_ERROR(ctx_.db->Exec("SELECT " + Join(text, ", ") +
-                                                ", to_jsonb(t)::text FROM " + spec_.table.Quoted() +
-                                                " AS t WHERE " + keys,
-                                            &row));
-      if (row.rows.empty()) return Status::Internal("a refused row of the batch is gone");
-      std::vector<std::string> k;
-      for (size_t i = 0; i < spec_.key.size(); ++i) k.push_back(row.get(0, i));
-      rejects->push_back({0, "", KeyJson(k), row.get(0, spec_.key.size()),
-                          "PostgreSQL refused the new values: " + st.message(), ""});
-      return Status::OK();
-    }
-    const int64_t mid = lo + (hi - lo) / 2;
-    PLANRUN_RETURN_IF_ERROR(SqlBisect(parts, lo, mid, written, rejects));
-    return SqlBisect(parts, mid + 1, hi, written, rejects);
   }
 
   const TransformSpec& spec_;
@@ -578,6 +483,7 @@ class TransformRunner {
   std::vector<std::string> in_names_;
   std::unique_ptr<HookPool> pool_;
   std::unique_ptr<TransformWriter> writer_;
+  std::unique_ptr<TransformSqlWriter> sql_writer_;
 };
 
 }  // namespace

@@ -1,0 +1,125 @@
+#include "steps/transform_sql.h"
+
+#include "steps/backup_names.h"
+#include "steps/data_spec.h"
+#include "util/sql.h"
+#include "util/strings.h"
+
+namespace planrun {
+
+TransformSqlWriter::TransformSqlWriter(pg::Session& db, const TransformSpec& spec, std::string prev,
+                                       const std::string& temp_suffix)
+    : db_(db),
+      spec_(spec),
+      prev_(std::move(prev)),
+      batch_(QuoteIdent(ShortIdentifier("planrun_batch_" + temp_suffix))),
+      parts_(QuoteIdent(ShortIdentifier("planrun_parts_" + temp_suffix))) {
+  std::vector<std::string> sets;
+  for (const auto& [col, expr] : spec_.sql) sets.push_back(QuoteIdent(col) + " = (" + expr + ")");
+  sets_ = Join(sets, ", ");
+}
+
+// The key of the one row of `sql` (the key columns), as text.
+Status TransformSqlWriter::LastKey(const std::string& sql, std::vector<std::string>* last) {
+  std::vector<std::vector<RawField>> rows;
+  PLANRUN_RETURN_IF_ERROR(ReadRows(db_, sql, &rows));
+  last->clear();
+  if (rows.empty()) return Status::OK();
+  std::vector<size_t> idx;
+  for (size_t i = 0; i < spec_.key.size(); ++i) idx.push_back(i);
+  return KeyOf(rows[0], idx, last);
+}
+
+Status TransformSqlWriter::WriteBatch(const std::string& keys_sql, int64_t* read, int64_t* written,
+                                      std::vector<std::string>* last) {
+  const std::string key = QuoteIdentList(spec_.key);
+  std::vector<std::string> match;
+  for (const auto& k : spec_.key) match.push_back("t." + QuoteIdent(k) + " = b." + QuoteIdent(k));
+  PLANRUN_RETURN_IF_ERROR(db_.Exec(
+      "DROP TABLE IF EXISTS pg_temp." + batch_ + "; CREATE TEMP TABLE " + batch_ + " AS " +
+      keys_sql + "; INSERT INTO " + prev_ + " SELECT " + QualifiedIdentList("t", spec_.key) + ", " +
+      QualifiedIdentList("t", spec_.set) + " FROM " + spec_.table.Quoted() + " AS t JOIN " +
+      batch_ + " AS b ON " + Join(match, " AND ")));
+  pg::Result u;
+  // No FROM: the set expressions see only the table's own columns, so
+  // they may name them unqualified.
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("UPDATE " + spec_.table.Quoted() + " AS t SET " + sets_ +
+                                       " WHERE (" + QualifiedIdentList("t", spec_.key) +
+                                       ") IN (SELECT " + key + " FROM " + batch_ + ")",
+                                   &u));
+  *written = u.affected;
+  // The batch's last key: every key column descending (a composite key
+  // sorted "k1, k2 DESC" would give the wrong row and repeat rows).
+  std::vector<std::string> desc;
+  for (const auto& k : spec_.key) desc.push_back(QuoteIdent(k) + " DESC");
+  PLANRUN_RETURN_IF_ERROR(LastKey(
+      "SELECT " + key + " FROM " + batch_ + " ORDER BY " + Join(desc, ", ") + " LIMIT 1", last));
+  pg::Result count;
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("SELECT count(*) FROM " + batch_, &count));
+  *read = std::stoll(count.get(0, 0, "0"));
+  return Status::OK();
+}
+
+// The rows are numbered in key order, so the last number is the last key.
+Status TransformSqlWriter::WriteInParts(const std::string& keys_sql, int64_t* found,
+                                        int64_t* written, std::vector<Reject>* rejects,
+                                        std::vector<std::string>* last) {
+  const std::string key = QuoteIdentList(spec_.key);
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("DROP TABLE IF EXISTS pg_temp." + batch_ + ", pg_temp." +
+                                   parts_ + "; CREATE TEMP TABLE " + batch_ + " AS " + keys_sql +
+                                   "; CREATE TEMP TABLE " + parts_ +
+                                   " AS SELECT row_number() OVER (ORDER BY " + key +
+                                   ") AS planrun_n, " + key + " FROM " + batch_));
+  pg::Result count;
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("SELECT count(*) FROM " + parts_, &count));
+  *found = std::stoll(count.get(0, 0, "0"));
+  *written = 0;
+  last->clear();
+  if (*found == 0) return Status::OK();
+  PLANRUN_RETURN_IF_ERROR(Bisect(1, *found, written, rejects));
+  return LastKey("SELECT " + key + " FROM " + parts_ + " ORDER BY planrun_n DESC LIMIT 1", last);
+}
+
+// Saves and updates rows [lo, hi] of parts_ under a savepoint; where
+// PostgreSQL refuses a value, each half again, down to single rows, which
+// are rejected: their key, the row as it is, and the message.
+Status TransformSqlWriter::Bisect(int64_t lo, int64_t hi, int64_t* written,
+                                  std::vector<Reject>* rejects) {
+  const std::string keys = "(" + QualifiedIdentList("t", spec_.key) + ") IN (SELECT " +
+                           QuoteIdentList(spec_.key) + " FROM " + parts_ +
+                           " WHERE planrun_n BETWEEN " + std::to_string(lo) + " AND " +
+                           std::to_string(hi) + ")";
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("SAVEPOINT planrun_transform_part"));
+  pg::Result u;
+  Status st = db_.Exec("INSERT INTO " + prev_ + " SELECT " + QualifiedIdentList("t", spec_.key) +
+                           ", " + QualifiedIdentList("t", spec_.set) + " FROM " +
+                           spec_.table.Quoted() + " AS t WHERE " + keys + "; UPDATE " +
+                           spec_.table.Quoted() + " AS t SET " + sets_ + " WHERE " + keys,
+                       &u);
+  if (st.ok()) {
+    *written += u.affected;
+    return db_.Exec("RELEASE SAVEPOINT planrun_transform_part");
+  }
+  if (!IsRowRefused(st)) return st;
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("ROLLBACK TO SAVEPOINT planrun_transform_part"));
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("RELEASE SAVEPOINT planrun_transform_part"));
+  if (lo == hi) {
+    std::vector<std::string> text;
+    for (const std::string& k : spec_.key) text.push_back("t." + QuoteIdent(k) + "::text");
+    pg::Result row;
+    PLANRUN_RETURN_IF_ERROR(db_.Exec("SELECT " + Join(text, ", ") + ", to_jsonb(t)::text FROM " +
+                                         spec_.table.Quoted() + " AS t WHERE " + keys,
+                                     &row));
+    if (row.rows.empty()) return Status::Internal("a refused row of the batch is gone");
+    std::vector<std::string> k;
+    for (size_t i = 0; i < spec_.key.size(); ++i) k.push_back(row.get(0, i));
+    rejects->push_back({0, "", KeyJson(k), row.get(0, spec_.key.size()),
+                        "PostgreSQL refused the new values: " + st.message(), ""});
+    return Status::OK();
+  }
+  const int64_t mid = lo + (hi - lo) / 2;
+  PLANRUN_RETURN_IF_ERROR(Bisect(lo, mid, written, rejects));
+  return Bisect(mid + 1, hi, written, rejects);
+}
+
+}  // namespace planrun

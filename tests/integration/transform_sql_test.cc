@@ -1,0 +1,82 @@
+// How a transform whose `set` is SQL expressions writes its batches
+// (TransformSqlWriter), against a real PostgreSQL: a batch PostgreSQL refuses
+// for a value runs again in halves, the refused rows are rejected with its
+// message and the row as it was, only the rows written are saved, and
+// --retry-rejects runs the expressions again for the rejected rows.
+#include <catch2/catch.hpp>
+
+#include "support.h"
+
+namespace planrun {
+namespace testing {
+namespace {
+
+TEST_CASE("a transform in SQL rejects the rows PostgreSQL refuses; --retry-rejects writes them") {
+  const std::string db = "data_transform_sql_refused";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn,
+          "CREATE TABLE users (id bigint PRIMARY KEY, username text NOT NULL, nick text, score "
+          "integer);"
+          "CREATE UNIQUE INDEX users_nick ON users (nick);"
+          "INSERT INTO users SELECT i, 'user' || i, NULL, NULL FROM generate_series(1, 1200) i;");
+  const std::string before = TableChecksums(conn, {"planrun", "planrun_backup"});
+  const std::string dir = TempDir("planrun-transform-sql-refused");
+  // User 20 takes user 10's nick; user 777's score divides by zero.
+  WriteFile(dir + "/001.yaml", R"P(version: 1
+name: nicks
+steps:
+  - id: nicks
+    transform:
+      table: users
+      key: id
+      batch_size: 500
+      max_rejects: 2
+      set:
+        nick: "'nick-' || CASE WHEN id = 20 THEN 10 ELSE id END"
+        score: 100000 / (id - 777)
+)P");
+  CommandResult r = Planrun(db, {"--plans", dir, "apply"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("transform nicks: 1200 read, 1198 written, 0 skipped, 2 rejected") !=
+        std::string::npos);
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FILTER (WHERE nick = 'nick-' || id AND score = 100000 / "
+                   "nullif(id - 777, 0)) || ' ' || count(*) FILTER (WHERE nick IS NULL AND score "
+                   "IS NULL) FROM "
+                   "users") == "1198 2");
+  CHECK(QueryValue(conn,
+                   "SELECT string_agg(row_key::text || ' ' || input::text || ' ' || reason, "
+                   "E'\\n' ORDER BY id) FROM planrun.rejects") ==
+        "[\"20\"] {\"id\": 20, \"nick\": null, \"score\": null, \"username\": \"user20\"} "
+        "PostgreSQL refused the new values: duplicate key value violates unique constraint "
+        "\"users_nick\"\nDETAIL:  Key (nick)=(nick-10) already exists.\n"
+        "[\"777\"] {\"id\": 777, \"nick\": null, \"score\": null, \"username\": \"user777\"} "
+        "PostgreSQL refused the new values: division by zero");
+  // Only the rows written are saved for the rollback.
+  CHECK(QueryValue(conn, "SELECT count(*) FROM planrun_backup.v1__nicks__public__users__prev") ==
+        "1198");
+
+  // Without the index user 20's nick goes through; 777 still divides by zero.
+  ExecSql(conn, "DROP INDEX users_nick");
+  CommandResult retried = Planrun(db, {"--plans", dir, "apply", "--retry-rejects"});
+  INFO(retried.err);
+  REQUIRE(retried.exit_code == 0);
+  CHECK(retried.err.find("transform nicks: retried 2 rejected rows, 1 still rejected") !=
+        std::string::npos);
+  CHECK(QueryValue(conn, "SELECT nick || ' ' || score FROM users WHERE id = 20") == "nick-10 -132");
+  CHECK(QueryValue(conn,
+                   "SELECT count(*) FILTER (WHERE resolved_at IS NULL) || ' ' || count(*) FROM "
+                   "planrun.rejects") == "1 3");
+
+  // Rollback restores every row it changed, the retried one included.
+  CommandResult rb = Planrun(db, {"--plans", dir, "rollback"});
+  INFO(rb.err);
+  REQUIRE(rb.exit_code == 0);
+  ExecSql(conn, "CREATE UNIQUE INDEX users_nick ON users (nick)");
+  CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace planrun
