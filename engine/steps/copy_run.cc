@@ -340,9 +340,8 @@ Status RetryRejects(const CopySpec& spec, DataRun& run, CopyRuntime& rt) {
 }
 
 // A batch of a copy in the server whose statement PostgreSQL refused for a
-// value (SQLSTATE class 22 or 23), again in a new transaction: its rows,
-// read out with `source_sql`, are written from planrun as a copy across
-// databases writes them, each refused row rejected (WriteBatchOrRefuse), and
+// value (SQLSTATE class 22 or 23), again in a new transaction and in the
+// server (InsertServerParts: in halves, each refused row rejected),
 // committed with the checkpoint at `last` (the last row's key when empty).
 // A value the source query itself cannot compute (a `map` expression)
 // fails the step as before. Only batches with refused rows pay for it.
@@ -350,19 +349,19 @@ Status RefusedServerBatch(const CopySpec& spec, DataRun& run, CopyRuntime& rt,
                           const std::string& source_sql, std::vector<std::string> last,
                           int64_t* read) {
   StepContext& ctx = run.ctx();
+  const std::string parts = QuoteIdent(
+      ShortIdentifier("planrun_parts_v" + ctx.env.plan->version.text + "_" + ctx.env.decl->id));
   PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
-    SourceBatch b;
-    PLANRUN_RETURN_IF_ERROR(ForwardRows(*ctx.db, source_sql, rt.target, spec.to_columns.size(),
-                                        &b.forwarded, &b.last_line));
-    *read = b.forwarded.rows;
-    if (*read == 0) return Status::OK();
-    if (last.empty()) PLANRUN_RETURN_IF_ERROR(LastKey(rt, &b, &last));
     int64_t written = 0;
     std::vector<Reject> rejects;
-    PLANRUN_RETURN_IF_ERROR(
-        WriteBatchOrRefuse(spec, *ctx.db, rt.target, b.forwarded, &written, &rejects));
+    std::vector<std::string> last_read;
+    PLANRUN_RETURN_IF_ERROR(InsertServerParts(spec, *ctx.db, rt.target, rt.key_cols.size(),
+                                              source_sql, parts, read, &written, &rejects,
+                                              &last_read));
+    if (*read == 0) return Status::OK();
     const int64_t refused = static_cast<int64_t>(rejects.size());
-    return run.CommitBatch(last, *read, written, *read - refused - written, rejects);
+    return run.CommitBatch(last.empty() ? last_read : last, *read, written,
+                           *read - refused - written, rejects);
   }));
   return run.CheckRejectLimit(false);
 }
@@ -394,7 +393,7 @@ Status ServerRangeBatches(const CopySpec& spec, DataRun& run, CopyRuntime& rt,
       return run.CommitBatch(std::vector<std::string>{bounds.last}, read, written, read - written,
                              {});
     });
-    if (!st.ok() && IsRowRefused(st)) {
+    if (!st.ok() && IsRowRefused(st) && !spec.settings.max_rejects.None()) {
       int64_t read = 0;
       st = RefusedServerBatch(spec, run, rt, ServerRangeSourceSql(spec, rt.key_cols, after, bounds),
                               {bounds.last}, &read);
@@ -464,7 +463,7 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
         if (read == 0) return Status::OK();
         return run.CommitBatch(last, read, written, read - written, {});
       });
-      if (!st.ok() && IsRowRefused(st) && !ctx.dry_run) {
+      if (!st.ok() && IsRowRefused(st) && !ctx.dry_run && !spec.settings.max_rejects.None()) {
         st = RefusedServerBatch(
             spec, run, rt,
             CopySourceSql(spec, KeyAfter(rt.key_cols, rt.key_pos, after), spec.settings.batch_size),

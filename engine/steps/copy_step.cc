@@ -50,6 +50,11 @@ class CopyStep : public Step {
                     " rows, in one statement:");
       out.push_back("INSERT INTO " + target + " SELECT ... FROM (" + batch + ") AS src" + conflict +
                     keys);
+      if (!spec_.settings.max_rejects.None()) {
+        out.push_back(
+            "-- a batch PostgreSQL refuses for a value: again, from a temporary table of its rows, "
+            "in halves under savepoints, each refused row rejected");
+      }
       return out;
     }
     out.push_back("-- per batch of " + std::to_string(spec_.settings.batch_size) + " rows" +

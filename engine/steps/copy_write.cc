@@ -426,6 +426,12 @@ Status InsertServerRange(const CopySpec& spec, pg::Session& db, const CopyTarget
   return Status::OK();
 }
 
+namespace {
+Status ServerBatchFrom(const CopySpec& spec, pg::Session& db, const CopyTarget& t, size_t nkeys,
+                       const std::string& batch, int64_t* read, int64_t* written,
+                       std::vector<std::string>* last);
+}  // namespace
+
 Status ServerBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
                    const std::vector<ColumnSpec>& key_cols,
                    const std::optional<std::vector<std::string>>& after_key, int64_t* read,
@@ -433,11 +439,8 @@ Status ServerBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
   std::vector<size_t> key_pos;
   for (size_t i = 0; i < key_cols.size(); ++i) key_pos.push_back(i);
   const std::string after = KeyAfter(key_cols, key_pos, after_key);
-  const std::string cols = QuoteIdentList(spec.to_columns);
-  const std::string pk = QuoteIdentList(t.pk);
   const std::string batch = CopySourceSql(spec, after, spec.settings.batch_size);
   last->clear();
-  pg::Result r;
   if (RangeBatches(spec, key_cols)) {
     ServerBounds bounds;
     PLANRUN_RETURN_IF_ERROR(ReadServerBounds(spec, db, key_cols, after_key, &bounds));
@@ -447,8 +450,23 @@ Status ServerBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
     last->push_back(bounds.last);
     return InsertServerRange(spec, db, t, key_cols, after_key, bounds, read, written);
   }
+  return ServerBatchFrom(spec, db, t, key_cols.size(), batch, read, written, last);
+}
+
+namespace {
+
+// The batch's rows from `batch` (a SELECT of the target columns, then the
+// source key as planrun_key_1..n), inserted in one statement that records
+// the keys it inserted (and, for upserts, saves the rows it replaces).
+Status ServerBatchFrom(const CopySpec& spec, pg::Session& db, const CopyTarget& t, size_t nkeys,
+                       const std::string& batch, int64_t* read, int64_t* written,
+                       std::vector<std::string>* last) {
+  const std::string cols = QuoteIdentList(spec.to_columns);
+  const std::string pk = QuoteIdentList(t.pk);
+  last->clear();
+  pg::Result r;
   std::vector<std::string> keys, desc;
-  for (size_t i = 0; i < key_cols.size(); ++i) {
+  for (size_t i = 0; i < nkeys; ++i) {
     keys.push_back(QuoteIdent("planrun_key_" + std::to_string(i + 1)));
     // Qualified, so ORDER BY sorts the key values, not their ::text output.
     desc.push_back("src." + keys.back() + " DESC");
@@ -472,6 +490,83 @@ Status ServerBatch(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
   *read = std::stoll(r.get(0, 0, "0"));
   *written = std::stoll(r.get(0, 1, "0"));
   for (size_t i = 0; i < keys.size(); ++i) last->push_back(r.get(0, 2 + i));
+  return Status::OK();
+}
+
+// Rows [lo, hi] of `parts` (InsertServerParts) under a savepoint; where
+// PostgreSQL refuses a value, each half again, down to single rows, which
+// are rejected: their source key, the target row as JSON, the message.
+Status BisectServerParts(const CopySpec& spec, pg::Session& db, const CopyTarget& t, size_t nkeys,
+                         const std::string& parts, int64_t lo, int64_t hi, int64_t* written,
+                         std::vector<Reject>* refused) {
+  const std::string rows = "SELECT * FROM " + parts + " WHERE planrun_n BETWEEN " +
+                           std::to_string(lo) + " AND " + std::to_string(hi);
+  PLANRUN_RETURN_IF_ERROR(db.Exec("SAVEPOINT planrun_copy_part"));
+  int64_t read = 0, n = 0;
+  std::vector<std::string> last;
+  Status st = ServerBatchFrom(spec, db, t, nkeys, rows, &read, &n, &last);
+  if (st.ok()) {
+    *written += n;
+    return db.Exec("RELEASE SAVEPOINT planrun_copy_part");
+  }
+  if (!IsRowRefused(st)) return st;
+  PLANRUN_RETURN_IF_ERROR(db.Exec("ROLLBACK TO SAVEPOINT planrun_copy_part"));
+  PLANRUN_RETURN_IF_ERROR(db.Exec("RELEASE SAVEPOINT planrun_copy_part"));
+  if (lo == hi) {
+    std::vector<std::string> fields;
+    for (size_t i = 1; i <= nkeys; ++i) {
+      fields.push_back(QuoteIdent("planrun_key_" + std::to_string(i)) + "::text");
+    }
+    std::vector<std::string> object;
+    for (const std::string& c : spec.to_columns) {
+      object.push_back(QuoteLiteral(c) + ", " + QuoteIdent(c) + "::text");
+    }
+    pg::Result r;
+    PLANRUN_RETURN_IF_ERROR(db.Exec("SELECT " + Join(fields, ", ") + ", jsonb_build_object(" +
+                                        Join(object, ", ") + ")::text FROM (" + rows + ") AS p",
+                                    &r));
+    if (r.rows.empty()) return Status::Internal("a refused row of the batch is gone");
+    std::vector<std::string> key;
+    for (size_t i = 0; i < nkeys; ++i) key.push_back(r.get(0, i));
+    refused->push_back(
+        {0, "", KeyJson(key), r.get(0, nkeys),
+         "PostgreSQL refused the row: " + st.message().substr(0, st.message().find("\nCONTEXT:")),
+         ""});
+    return Status::OK();
+  }
+  const int64_t mid = lo + (hi - lo) / 2;
+  PLANRUN_RETURN_IF_ERROR(BisectServerParts(spec, db, t, nkeys, parts, lo, mid, written, refused));
+  return BisectServerParts(spec, db, t, nkeys, parts, mid + 1, hi, written, refused);
+}
+
+}  // namespace
+
+Status InsertServerParts(const CopySpec& spec, pg::Session& db, const CopyTarget& t, size_t nkeys,
+                         const std::string& source_sql, const std::string& parts, int64_t* read,
+                         int64_t* written, std::vector<Reject>* refused,
+                         std::vector<std::string>* last) {
+  std::vector<std::string> keys;
+  for (size_t i = 1; i <= nkeys; ++i)
+    keys.push_back(QuoteIdent("planrun_key_" + std::to_string(i)));
+  // The values are computed once, into columns of their own types, so the
+  // INSERTs convert them to the target's types as the batch's would.
+  PLANRUN_RETURN_IF_ERROR(db.Exec("DROP TABLE IF EXISTS pg_temp." + parts + "; CREATE TEMP TABLE " +
+                                  parts + " AS SELECT row_number() OVER (ORDER BY " +
+                                  Join(keys, ", ") + ") AS planrun_n, s.* FROM (" + source_sql +
+                                  ") AS s"));
+  pg::Result count;
+  PLANRUN_RETURN_IF_ERROR(db.Exec("SELECT count(*) FROM " + parts, &count));
+  *read = std::stoll(count.get(0, 0, "0"));
+  *written = 0;
+  last->clear();
+  if (*read == 0) return Status::OK();
+  PLANRUN_RETURN_IF_ERROR(BisectServerParts(spec, db, t, nkeys, parts, 1, *read, written, refused));
+  pg::Result r;
+  std::vector<std::string> text;
+  for (const std::string& k : keys) text.push_back(k + "::text");
+  PLANRUN_RETURN_IF_ERROR(db.Exec(
+      "SELECT " + Join(text, ", ") + " FROM " + parts + " ORDER BY planrun_n DESC LIMIT 1", &r));
+  for (size_t i = 0; i < nkeys; ++i) last->push_back(r.get(0, i));
   return Status::OK();
 }
 

@@ -131,6 +131,19 @@ Status InsertServerRange(const CopySpec& spec, pg::Session& db, const CopyTarget
                          const std::optional<std::vector<std::string>>& after_key,
                          const ServerBounds& bounds, int64_t* read, int64_t* written);
 
+/// A batch ServerBatch or InsertServerRange could not write because
+/// PostgreSQL refused a value (SQLSTATE class 22 or 23), again in the
+/// server: the rows of `source_sql` (CopySourceSql) numbered into the
+/// temporary table `parts` (quoted), then inserted in halves, each under a
+/// savepoint, until the refused rows stand alone; those are appended to
+/// *refused (source key, the target row as JSON, PostgreSQL's message).
+/// The values convert to the target's types exactly as in one INSERT ...
+/// SELECT. *last: the last key read. REQUIRES: inside a transaction.
+Status InsertServerParts(const CopySpec& spec, pg::Session& db, const CopyTarget& target,
+                         size_t nkeys, const std::string& source_sql, const std::string& parts,
+                         int64_t* read, int64_t* written, std::vector<Reject>* refused,
+                         std::vector<std::string>* last);
+
 /// No hook, one database: the whole batch runs in the server (the source rows
 /// never leave it). Returns the rows read and written and the last key (text).
 /// `key_cols` are the source key columns by their own names.

@@ -105,7 +105,8 @@ class TransformRunner {
       while (!run_.checkpoint().done) {
         int64_t read = 0;
         Status st = run_.InTransaction([&] { return Batch(&read); });
-        if (!st.ok() && IsRowRefused(st) && !spec_.hook.present && !ctx_.dry_run) {
+        if (!st.ok() && IsRowRefused(st) && !spec_.hook.present && !ctx_.dry_run &&
+            !spec_.settings.max_rejects.None()) {
           st = run_.InTransaction([&] { return SqlBatchInParts(&read); });
         }
         PLANRUN_RETURN_IF_ERROR(st);

@@ -104,17 +104,25 @@ Status TransformSqlWriter::Bisect(int64_t lo, int64_t hi, int64_t* written,
   PLANRUN_RETURN_IF_ERROR(db_.Exec("ROLLBACK TO SAVEPOINT planrun_transform_part"));
   PLANRUN_RETURN_IF_ERROR(db_.Exec("RELEASE SAVEPOINT planrun_transform_part"));
   if (lo == hi) {
-    std::vector<std::string> text;
+    // The row as it is: its key and the columns the step sets.
+    std::vector<std::string> text, object;
     for (const std::string& k : spec_.key) text.push_back("t." + QuoteIdent(k) + "::text");
+    for (const auto* cols : {&spec_.key, &spec_.set}) {
+      for (const std::string& c : *cols) object.push_back(QuoteLiteral(c) + ", t." + QuoteIdent(c));
+    }
     pg::Result row;
-    PLANRUN_RETURN_IF_ERROR(db_.Exec("SELECT " + Join(text, ", ") + ", to_jsonb(t)::text FROM " +
+    PLANRUN_RETURN_IF_ERROR(db_.Exec("SELECT " + Join(text, ", ") + ", jsonb_build_object(" +
+                                         Join(object, ", ") + ")::text FROM " +
                                          spec_.table.Quoted() + " AS t WHERE " + keys,
                                      &row));
     if (row.rows.empty()) return Status::Internal("a refused row of the batch is gone");
     std::vector<std::string> k;
     for (size_t i = 0; i < spec_.key.size(); ++i) k.push_back(row.get(0, i));
+    // Without the CONTEXT of a function or trigger the error came from.
     rejects->push_back({0, "", KeyJson(k), row.get(0, spec_.key.size()),
-                        "PostgreSQL refused the new values: " + st.message(), ""});
+                        "PostgreSQL refused the new values: " +
+                            st.message().substr(0, st.message().find("\nCONTEXT:")),
+                        ""});
     return Status::OK();
   }
   const int64_t mid = lo + (hi - lo) / 2;

@@ -90,15 +90,22 @@ class TransformStep : public Step {
           "-- where a row changed since it was read, or the UPDATE lost a deadlock: the batch "
           "again, read with FOR UPDATE",
           "-- when the step ends:",
-          "DROP TABLE " + Join(stages, ", ")};
+          "DROP TABLE IF EXISTS " + Join(stages, ", ")};
     }
     std::vector<std::string> sets;
     for (const auto& [c, e] : spec_.sql) sets.push_back(QuoteIdent(c) + " = (" + e + ")");
-    return {per + ":", "CREATE TEMP TABLE <batch> AS " + batch,
-            "INSERT INTO " + prev + " <previous values of " + QuoteIdentList(spec_.set) +
-                "> FROM " + spec_.table.Quoted() + " JOIN <batch>",
-            "UPDATE " + spec_.table.Quoted() + " AS t SET " + Join(sets, ", ") +
-                " WHERE <key in batch>"};
+    std::vector<std::string> out = {per + ":", "CREATE TEMP TABLE <batch> AS " + batch,
+                                    "INSERT INTO " + prev + " <previous values of " +
+                                        QuoteIdentList(spec_.set) + "> FROM " +
+                                        spec_.table.Quoted() + " JOIN <batch>",
+                                    "UPDATE " + spec_.table.Quoted() + " AS t SET " +
+                                        Join(sets, ", ") + " WHERE <key in batch>"};
+    if (!spec_.settings.max_rejects.None()) {
+      out.push_back(
+          "-- a batch PostgreSQL refuses for a value: again, in halves under savepoints, each "
+          "refused row rejected");
+    }
+    return out;
   }
   std::vector<std::string> DescribeDown(const StepEnv& env) const override {
     std::vector<std::string> out;

@@ -26,6 +26,16 @@ TEST_CASE("a copy without a hook in one database is one statement per batch") {
           "keys as (lo, hi) in \"planrun_backup\".\"v2__s1__public__avatars__ranges\")"});
 }
 
+TEST_CASE("with max_rejects, a refused batch of a copy in the server runs again in halves") {
+  const std::vector<std::string> up =
+      Up("from: {table: users, key: id}\nto: {table: avatars, columns: [user_id]}\n"
+         "map: {user_id: id}\nmax_rejects: 3\n");
+  REQUIRE(up.size() == 3);
+  CHECK(up[2] ==
+        "-- a batch PostgreSQL refuses for a value: again, from a temporary table of its rows, in "
+        "halves under savepoints, each refused row rejected");
+}
+
 TEST_CASE("a copy through a hook or from a connection reads with COPY and writes with COPY") {
   const std::vector<std::string> up =
       Up("from: {connection: legacy, table: users, key: id, columns: [username]}\n"

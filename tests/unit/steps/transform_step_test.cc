@@ -36,7 +36,7 @@ TEST_CASE("a transform with a hook: read ahead, COPY into the stage, save, UPDAT
             "-- where a row changed since it was read, or the UPDATE lost a deadlock: the batch "
             "again, read with FOR UPDATE",
             "-- when the step ends:",
-            "DROP TABLE \"planrun_backup\".\"v2__s1__public__users__stage1\", "
+            "DROP TABLE IF EXISTS \"planrun_backup\".\"v2__s1__public__users__stage1\", "
             "\"planrun_backup\".\"v2__s1__public__users__stage2\""});
 }
 
@@ -69,6 +69,15 @@ TEST_CASE("rollback of a transform: the stage tables a stopped run left, then th
       DescribeDownOf(ParseTransformStep, "table: users\nkey: id\nset: {slug: lower(username)}\n") ==
       std::vector<std::string>{"UPDATE \"users\" SET (\"slug\") = <previous values> FROM " + prev,
                                "DROP TABLE " + prev});
+}
+
+TEST_CASE("with max_rejects, a refused batch of a transform with SQL runs again in halves") {
+  const std::vector<std::string> up =
+      Up("table: users\nkey: id\nset: {slug: lower(username)}\nmax_rejects: 1%\n");
+  REQUIRE(up.size() == 5);
+  CHECK(up[4] ==
+        "-- a batch PostgreSQL refuses for a value: again, in halves under savepoints, each "
+        "refused row rejected");
 }
 
 TEST_CASE("a transform with SQL: the batch's keys, the saved values, one UPDATE") {
