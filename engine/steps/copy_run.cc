@@ -304,6 +304,33 @@ Status Sample(const CopySpec& spec, StepContext& ctx, CopyRuntime& rt) {
   return Status::OK();
 }
 
+// The temporary table InsertServerParts numbers a refused batch's rows in.
+std::string ServerPartsTable(const StepContext& ctx) {
+  return QuoteIdent(
+      ShortIdentifier("planrun_parts_v" + ctx.env.plan->version.text + "_" + ctx.env.decl->id));
+}
+
+// --retry-rejects of a copy in the server: the rejected rows again, in the
+// server, so their values convert as the batches' did.
+Status RetryServerRejects(const CopySpec& spec, DataRun& run, CopyRuntime& rt,
+                          const std::string& source_sql, const std::vector<int64_t>& ids) {
+  std::vector<Reject> rejects;
+  PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
+    int64_t read = 0, written = 0;
+    std::vector<std::string> last;
+    PLANRUN_RETURN_IF_ERROR(InsertServerParts(spec, *run.ctx().db, rt.target, rt.key_cols.size(),
+                                              source_sql, ServerPartsTable(run.ctx()), &read,
+                                              &written, &rejects, &last));
+    PLANRUN_RETURN_IF_ERROR(run.store().ResolveRejects(ids));
+    run.checkpoint().rows_rejected -= static_cast<int64_t>(ids.size());
+    const int64_t refused = static_cast<int64_t>(rejects.size());
+    return run.CommitBatch(std::nullopt, 0, written, read - refused - written, rejects);
+  }));
+  run.ctx().out->Info("copy " + run.ctx().env.decl->id + ": retried " + std::to_string(ids.size()) +
+                      " rejected rows, " + std::to_string(rejects.size()) + " still rejected");
+  return Status::OK();
+}
+
 Status RetryRejects(const CopySpec& spec, DataRun& run, CopyRuntime& rt) {
   std::vector<std::string> names;
   for (const std::string& k : spec.key) names.push_back(QuoteIdent(k));
@@ -314,11 +341,11 @@ Status RetryRejects(const CopySpec& spec, DataRun& run, CopyRuntime& rt) {
       ids.push_back(r.id);
       tuples.push_back(KeyTuple(rt.key_cols, rt.key_pos, r.row_key));
     }
+    const std::string source_sql =
+        CopySourceSql(spec, "(" + Join(names, ", ") + ") IN (" + Join(tuples, ", ") + ")", 0);
+    if (RunsInServer(spec)) return RetryServerRejects(spec, run, rt, source_sql, ids);
     std::vector<std::vector<RawField>> rows;
-    PLANRUN_RETURN_IF_ERROR(ReadRows(
-        *rt.source,
-        CopySourceSql(spec, "(" + Join(names, ", ") + ") IN (" + Join(tuples, ", ") + ")", 0),
-        &rows));
+    PLANRUN_RETURN_IF_ERROR(ReadRows(*rt.source, source_sql, &rows));
     Processed p;
     PLANRUN_RETURN_IF_ERROR(Process(spec, rt, run.checkpoint().batches + 1, rows, &p));
     PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
@@ -349,8 +376,7 @@ Status RefusedServerBatch(const CopySpec& spec, DataRun& run, CopyRuntime& rt,
                           const std::string& source_sql, std::vector<std::string> last,
                           int64_t* read) {
   StepContext& ctx = run.ctx();
-  const std::string parts = QuoteIdent(
-      ShortIdentifier("planrun_parts_v" + ctx.env.plan->version.text + "_" + ctx.env.decl->id));
+  const std::string parts = ServerPartsTable(ctx);
   PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
     int64_t written = 0;
     std::vector<Reject> rejects;

@@ -463,9 +463,24 @@ steps:
               std::string(20, 'x') + ", 194, false).");
     CHECK(r.err.find("copy nicks: 1000 read, 998 written, 0 skipped, 2 rejected") !=
           std::string::npos);
+
+    // Once the table takes them, a retry writes them in the server too.
+    ExecSql(conn,
+            "ALTER TABLE nicks DROP CONSTRAINT nicks_name_key, DROP CONSTRAINT nicks_name_check");
+    CommandResult retried = Planrun(db, {"--plans", dir, "apply", "--retry-rejects"});
+    INFO(retried.err);
+    REQUIRE(retried.exit_code == 0);
+    CHECK(retried.err.find("copy nicks: retried 2 rejected rows, 0 still rejected") !=
+          std::string::npos);
+    CHECK(QueryValue(conn,
+                     "SELECT count(*) || ' ' || count(*) FILTER (WHERE score = round(user_id / "
+                     "4.0) AND even = (user_id % 2 = 0)::text) FROM nicks") == "1000 1000");
     CommandResult rb = Planrun(db, {"--plans", dir, "rollback"});
     INFO(rb.err);
     REQUIRE(rb.exit_code == 0);
+    ExecSql(conn,
+            "ALTER TABLE nicks ADD UNIQUE (name), ADD CONSTRAINT nicks_name_check CHECK "
+            "(length(name) <= 12)");
     CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
   }
 }
