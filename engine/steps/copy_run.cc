@@ -10,15 +10,14 @@
 //
 // The three stages overlap: batch k+1 is read while batch k goes through the
 // hook and batch k-1 is written. Without a hook and within one database each
-// batch is one statement in the server (ServerBatch); where batches are key
-// ranges, the next range's bounds are read while this one is inserted
-// (ServerRangeBatches).
+// batch is one statement in the server instead (copy_server.h).
 #include <future>
 #include <nlohmann/json.hpp>
 
 #include "plan/plan.h"
 #include "report/reporter.h"
 #include "steps/backup_names.h"
+#include "steps/copy_server.h"
 #include "steps/copy_spec.h"
 #include "steps/copy_write.h"
 #include "steps/data_run.h"
@@ -304,33 +303,6 @@ Status Sample(const CopySpec& spec, StepContext& ctx, CopyRuntime& rt) {
   return Status::OK();
 }
 
-// The temporary table InsertServerParts numbers a refused batch's rows in.
-std::string ServerPartsTable(const StepContext& ctx) {
-  return QuoteIdent(
-      ShortIdentifier("planrun_parts_v" + ctx.env.plan->version.text + "_" + ctx.env.decl->id));
-}
-
-// --retry-rejects of a copy in the server: the rejected rows again, in the
-// server, so their values convert as the batches' did.
-Status RetryServerRejects(const CopySpec& spec, DataRun& run, CopyRuntime& rt,
-                          const std::string& source_sql, const std::vector<int64_t>& ids) {
-  std::vector<Reject> rejects;
-  PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
-    int64_t read = 0, written = 0;
-    std::vector<std::string> last;
-    PLANRUN_RETURN_IF_ERROR(InsertServerParts(spec, *run.ctx().db, rt.target, rt.key_cols.size(),
-                                              source_sql, ServerPartsTable(run.ctx()), &read,
-                                              &written, &rejects, &last));
-    PLANRUN_RETURN_IF_ERROR(run.store().ResolveRejects(ids));
-    run.checkpoint().rows_rejected -= static_cast<int64_t>(ids.size());
-    const int64_t refused = static_cast<int64_t>(rejects.size());
-    return run.CommitBatch(std::nullopt, 0, written, read - refused - written, rejects);
-  }));
-  run.ctx().out->Info("copy " + run.ctx().env.decl->id + ": retried " + std::to_string(ids.size()) +
-                      " rejected rows, " + std::to_string(rejects.size()) + " still rejected");
-  return Status::OK();
-}
-
 Status RetryRejects(const CopySpec& spec, DataRun& run, CopyRuntime& rt) {
   std::vector<std::string> names;
   for (const std::string& k : spec.key) names.push_back(QuoteIdent(k));
@@ -343,7 +315,9 @@ Status RetryRejects(const CopySpec& spec, DataRun& run, CopyRuntime& rt) {
     }
     const std::string source_sql =
         CopySourceSql(spec, "(" + Join(names, ", ") + ") IN (" + Join(tuples, ", ") + ")", 0);
-    if (RunsInServer(spec)) return RetryServerRejects(spec, run, rt, source_sql, ids);
+    if (RunsInServer(spec)) {
+      return RetryServerRejects(spec, run, rt.target, rt.key_cols.size(), source_sql, ids);
+    }
     std::vector<std::vector<RawField>> rows;
     PLANRUN_RETURN_IF_ERROR(ReadRows(*rt.source, source_sql, &rows));
     Processed p;
@@ -364,74 +338,6 @@ Status RetryRejects(const CopySpec& spec, DataRun& run, CopyRuntime& rt) {
                         std::to_string(p.rejects.size()) + " still rejected");
     return Status::OK();
   });
-}
-
-// A batch of a copy in the server whose statement PostgreSQL refused for a
-// value (SQLSTATE class 22 or 23), again in a new transaction and in the
-// server (InsertServerParts: in halves, each refused row rejected),
-// committed with the checkpoint at `last` (the last row's key when empty).
-// A value the source query itself cannot compute (a `map` expression)
-// fails the step as before. Only batches with refused rows pay for it.
-Status RefusedServerBatch(const CopySpec& spec, DataRun& run, CopyRuntime& rt,
-                          const std::string& source_sql, std::vector<std::string> last,
-                          int64_t* read) {
-  StepContext& ctx = run.ctx();
-  const std::string parts = ServerPartsTable(ctx);
-  PLANRUN_RETURN_IF_ERROR(run.InTransaction([&]() -> Status {
-    int64_t written = 0;
-    std::vector<Reject> rejects;
-    std::vector<std::string> last_read;
-    PLANRUN_RETURN_IF_ERROR(InsertServerParts(spec, *ctx.db, rt.target, rt.key_cols.size(),
-                                              source_sql, parts, read, &written, &rejects,
-                                              &last_read));
-    if (*read == 0) return Status::OK();
-    const int64_t refused = static_cast<int64_t>(rejects.size());
-    return run.CommitBatch(last.empty() ? last_read : last, *read, written,
-                           *read - refused - written, rejects);
-  }));
-  return run.CheckRejectLimit(false);
-}
-
-// A copy in the server cut by key ranges: the next batch's bounds are read
-// from the key index on a second session while this batch's INSERT runs.
-Status ServerRangeBatches(const CopySpec& spec, DataRun& run, CopyRuntime& rt,
-                          const std::optional<int64_t>& total) {
-  StepContext& ctx = run.ctx();
-  std::unique_ptr<pg::Session> bounds_session;
-  PLANRUN_RETURN_IF_ERROR(ctx.data->open("", &bounds_session));
-  ServerBounds bounds, next;
-  PLANRUN_RETURN_IF_ERROR(
-      ReadServerBounds(spec, *bounds_session, rt.key_cols, run.checkpoint().last_key, &bounds));
-  while (bounds.rows > 0) {
-    const bool full = bounds.rows >= spec.settings.batch_size;
-    std::future<Status> ahead;
-    if (full) {
-      ahead = std::async(std::launch::async, [&, last = bounds.last] {
-        return ReadServerBounds(spec, *bounds_session, rt.key_cols, std::vector<std::string>{last},
-                                &next);
-      });
-    }
-    const std::optional<std::vector<std::string>> after = run.checkpoint().last_key;
-    Status st = run.InTransaction([&]() -> Status {
-      int64_t read = 0, written = 0;
-      PLANRUN_RETURN_IF_ERROR(
-          InsertServerRange(spec, *ctx.db, rt.target, rt.key_cols, after, bounds, &read, &written));
-      return run.CommitBatch(std::vector<std::string>{bounds.last}, read, written, read - written,
-                             {});
-    });
-    if (!st.ok() && IsRowRefused(st) && !spec.settings.max_rejects.None()) {
-      int64_t read = 0;
-      st = RefusedServerBatch(spec, run, rt, ServerRangeSourceSql(spec, rt.key_cols, after, bounds),
-                              {bounds.last}, &read);
-    }
-    const Status read_ahead = ahead.valid() ? ahead.get() : Status::OK();
-    PLANRUN_RETURN_IF_ERROR(st);
-    run.Progress(total);
-    if (!full) break;
-    PLANRUN_RETURN_IF_ERROR(read_ahead);
-    bounds = next;
-  }
-  return run.Finish();
 }
 
 }  // namespace
@@ -474,33 +380,7 @@ Status RunCopy(const CopySpec& spec, StepContext& ctx) {
   std::optional<int64_t> total;
   if (spec.from_query.empty()) total = EstimateRows(*rt.source, spec.from_table);
   if (total) PLANRUN_RETURN_IF_ERROR(run.store().SaveProgress(run.checkpoint().rows_read, total));
-  if (RunsInServer(spec) && RangeBatches(spec, rt.key_cols) && !ctx.dry_run && ctx.data &&
-      !run.checkpoint().done) {
-    return ServerRangeBatches(spec, run, rt, total);
-  }
-  if (RunsInServer(spec)) {
-    while (!run.checkpoint().done) {
-      int64_t read = 0, written = 0;
-      std::vector<std::string> last;
-      const std::optional<std::vector<std::string>> after = run.checkpoint().last_key;
-      Status st = run.InTransaction([&]() -> Status {
-        PLANRUN_RETURN_IF_ERROR(
-            ServerBatch(spec, *ctx.db, target, rt.key_cols, after, &read, &written, &last));
-        if (read == 0) return Status::OK();
-        return run.CommitBatch(last, read, written, read - written, {});
-      });
-      if (!st.ok() && IsRowRefused(st) && !ctx.dry_run && !spec.settings.max_rejects.None()) {
-        st = RefusedServerBatch(
-            spec, run, rt,
-            CopySourceSql(spec, KeyAfter(rt.key_cols, rt.key_pos, after), spec.settings.batch_size),
-            {}, &read);
-      }
-      PLANRUN_RETURN_IF_ERROR(st);
-      run.Progress(total);
-      if (read < spec.settings.batch_size) break;
-    }
-    return run.Finish();
-  }
+  if (RunsInServer(spec)) return RunServerCopy(spec, run, target, rt.key_cols, total);
   // Three stages overlap: the next batch is read (on its own session) while
   // this one goes through the hook and the previous one is written and
   // committed with its checkpoint (on the target session, in one

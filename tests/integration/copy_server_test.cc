@@ -1,0 +1,121 @@
+// A copy without a hook inside one database (RunServerCopy), against a real
+// PostgreSQL: a batch PostgreSQL refuses for a value runs again in the
+// server, in halves; the refused rows are rejected with its message while
+// every value converts to its column's type as in the one statement; past
+// max_rejects the step fails with the batches before it kept; a retry
+// writes the rejected rows in the server too; rollback is exact. By key
+// ranges (a table with one integer key) and by LIMIT (a query).
+#include <catch2/catch.hpp>
+
+#include "support.h"
+
+namespace planrun {
+namespace testing {
+namespace {
+
+TEST_CASE("a copy in the server rejects the rows PostgreSQL refuses, batch by batch") {
+  // By key ranges (a table with one integer key), and by LIMIT (a query).
+  for (const std::string from :
+       {"{table: users, key: id}", "{query: 'SELECT * FROM users', key: id, reads: [users]}"}) {
+    INFO("from: " << from);
+    const std::string db = "copy_write_refused_server";
+    const std::string conn = FreshDatabase(db);
+    ExecSql(conn,
+            "CREATE TABLE users (id bigint PRIMARY KEY, username text NOT NULL);"
+            "INSERT INTO users SELECT i, 'user' || i FROM generate_series(1, 1000) i;"
+            "CREATE TABLE nicks (id bigserial PRIMARY KEY, user_id bigint NOT NULL, name text "
+            "UNIQUE CHECK (length(name) <= 12), score integer, even text);");
+    const std::string before = TableChecksums(conn, {"planrun", "planrun_backup"});
+    const std::string dir = TempDir("planrun-copy-refused-server");
+    std::string plan = R"P(version: 1
+name: nicks
+steps:
+  - id: nicks
+    copy:
+      from: FROM
+      to: {table: nicks, columns: [user_id, name, score, even]}
+      batch_size: 300
+      max_rejects: MAX
+      map:
+        user_id: id
+        # Converted to the columns' types as INSERT converts them, in
+        # the batches PostgreSQL refused too: rounded, and 'true'/'false'.
+        score: id / 4.0
+        even: id % 2 = 0
+        # User 500 takes user 499's name; user 777's is too long.
+        name: >-
+          CASE WHEN id = 500 THEN 'n-user499' WHEN id = 777 THEN repeat('x', 20)
+          ELSE 'n-' || username END
+)P";
+    plan.replace(plan.find("FROM\n"), 4, from);
+    const size_t max = plan.find("MAX");
+
+    // Past max_rejects: the batches up to the second refused row commit.
+    WriteFile(dir + "/001.yaml", std::string(plan).replace(max, 3, "1"));
+    CommandResult failed = Planrun(db, {"--plans", dir, "apply"});
+    INFO(failed.err);
+    CHECK(failed.exit_code == 1);
+    CHECK(failed.err.find("error: step 'nicks' of plan 1 nicks failed to apply: 2 of 900 rows "
+                          "rejected, more than max_rejects (1 row); the first: key [\"500\"]: "
+                          "PostgreSQL refused the row: duplicate key value violates unique "
+                          "constraint \"nicks_name_key\"; see them with planrun rejects 1 "
+                          "--step nicks") != std::string::npos);
+    CHECK(QueryValue(conn, "SELECT count(*) || ' ' || max(user_id) FROM nicks") == "898 900");
+    CommandResult undo = Planrun(db, {"--plans", dir, "rollback"});
+    INFO(undo.err);
+    REQUIRE(undo.exit_code == 0);
+    CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
+
+    // Within it: the refused rows are rejected, every other row is written.
+    WriteFile(dir + "/001.yaml", std::string(plan).replace(max, 3, "2"));
+    CommandResult r = Planrun(db, {"--plans", dir, "apply"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(QueryValue(conn,
+                     "SELECT count(*) || ' ' || count(DISTINCT user_id) || ' ' || count(*) FILTER "
+                     "(WHERE name = 'n-user' || user_id AND score = round(user_id / 4.0) AND even "
+                     "= (user_id % 2 = 0)::text) FROM nicks") == "998 998 998");
+    CHECK(QueryValue(conn, "SELECT count(*) FROM nicks WHERE user_id IN (500, 777)") == "0");
+    // The failing row's id is the sequence value its last try took.
+    CHECK(QueryValue(conn,
+                     "SELECT string_agg(row_key::text || ' ' || input::text || ' ' || "
+                     "regexp_replace(reason, 'contains \\(\\d+, ', 'contains (<id>, '), E'\\n' "
+                     "ORDER BY id) FROM planrun.rejects WHERE resolved_at IS NULL AND attempt = "
+                     "(SELECT max(attempt) FROM planrun.rejects)") ==
+          "[\"500\"] {\"even\": \"true\", \"name\": \"n-user499\", \"score\": "
+          "\"125.0000000000000000\", \"user_id\": \"500\"} PostgreSQL refused the row: "
+          "duplicate key value violates unique constraint \"nicks_name_key\"\n"
+          "DETAIL:  Key (name)=(n-user499) already exists.\n"
+          "[\"777\"] {\"even\": \"false\", \"name\": \"" +
+              std::string(20, 'x') +
+              "\", \"score\": \"194.2500000000000000\", \"user_id\": \"777\"} PostgreSQL "
+              "refused the row: new row for relation \"nicks\" violates check constraint "
+              "\"nicks_name_check\"\nDETAIL:  Failing row contains (<id>, 777, " +
+              std::string(20, 'x') + ", 194, false).");
+    CHECK(r.err.find("copy nicks: 1000 read, 998 written, 0 skipped, 2 rejected") !=
+          std::string::npos);
+
+    // Once the table takes them, a retry writes them in the server too.
+    ExecSql(conn,
+            "ALTER TABLE nicks DROP CONSTRAINT nicks_name_key, DROP CONSTRAINT nicks_name_check");
+    CommandResult retried = Planrun(db, {"--plans", dir, "apply", "--retry-rejects"});
+    INFO(retried.err);
+    REQUIRE(retried.exit_code == 0);
+    CHECK(retried.err.find("copy nicks: retried 2 rejected rows, 0 still rejected") !=
+          std::string::npos);
+    CHECK(QueryValue(conn,
+                     "SELECT count(*) || ' ' || count(*) FILTER (WHERE score = round(user_id / "
+                     "4.0) AND even = (user_id % 2 = 0)::text) FROM nicks") == "1000 1000");
+    CommandResult rb = Planrun(db, {"--plans", dir, "rollback"});
+    INFO(rb.err);
+    REQUIRE(rb.exit_code == 0);
+    ExecSql(conn,
+            "ALTER TABLE nicks ADD UNIQUE (name), ADD CONSTRAINT nicks_name_check CHECK "
+            "(length(name) <= 12)");
+    CHECK(TableChecksums(conn, {"planrun", "planrun_backup"}) == before);
+  }
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace planrun
