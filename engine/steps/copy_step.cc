@@ -210,8 +210,15 @@ Status Parse(const Node& body, const StepParseContext& ctx, std::unique_ptr<Step
 }  // namespace
 
 std::string CopySourceSql(const CopySpec& spec, const std::string& after, int64_t limit) {
+  // Without a hook, by the keys' own output columns: a bare key name would
+  // name the target column of that name, which `map` may compute from
+  // something else (id: gen_random_uuid()), and the batch would not be the
+  // next keys.
   std::vector<std::string> keys;
-  for (const std::string& k : spec.key) keys.push_back(QuoteIdent(k));
+  for (size_t i = 0; i < spec.key.size(); ++i) {
+    keys.push_back(
+        QuoteIdent(spec.hook.present ? spec.key[i] : "planrun_key_" + std::to_string(i + 1)));
+  }
   const std::string order = Join(keys, ", ");
   // Without a hook the source already produces the target columns (mapped),
   // then the key columns under their own names for the checkpoint.

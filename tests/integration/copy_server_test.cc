@@ -116,6 +116,39 @@ steps:
   }
 }
 
+TEST_CASE("a target column named like the source key but mapped anew does not order the batches") {
+  // The target's id runs backwards from the source's: batches ordered by
+  // it would start at the last source keys and skip the rest.
+  for (const std::string from :
+       {"{table: users, key: id}", "{query: 'SELECT * FROM users', key: id, reads: [users]}",
+        "{connection: same, table: users, key: id}"}) {
+    INFO("from: " << from);
+    const std::string db = "copy_server_mapped_key";
+    const std::string conn = FreshDatabase(db);
+    ExecSql(conn,
+            "CREATE TABLE users (id bigint PRIMARY KEY, username text NOT NULL);"
+            "INSERT INTO users SELECT i, 'user' || i FROM generate_series(1, 1000) i;"
+            "CREATE TABLE accounts (id bigint PRIMARY KEY, name text NOT NULL);");
+    const std::string dir = TempDir("planrun-copy-mapped-key");
+    std::string plan =
+        "version: 1\nname: accounts\nconnections:\n  same: {url: env:SAME_DB}\nsteps:\n"
+        "  - id: accounts\n    copy:\n      from: FROM\n"
+        "      to: {table: accounts, columns: [id, name]}\n      batch_size: 300\n"
+        "      map: {id: 100000 - id, name: username}\n";
+    plan.replace(plan.find("FROM\n"), 4, from);
+    WriteFile(dir + "/001.yaml", plan);
+    CommandResult r = Planrun(db, {"--plans", dir, "apply"}, {{"SAME_DB", conn}});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(QueryValue(conn,
+                     "SELECT count(*) || ' ' || count(*) FILTER (WHERE name = 'user' || (100000 - "
+                     "id)) FROM accounts") == "1000 1000");
+    CHECK(QueryValue(conn,
+                     "SELECT rows_read || ' ' || rows_written || ' ' || last_key[1] FROM "
+                     "planrun.checkpoints") == "1000 1000 1000");
+  }
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace planrun

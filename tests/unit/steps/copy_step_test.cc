@@ -21,7 +21,8 @@ TEST_CASE("a copy without a hook in one database is one statement per batch") {
           "-- per batch of 100 rows, in one statement:",
           "INSERT INTO \"avatars\" (\"user_id\", \"name\") SELECT ... FROM (SELECT (id) AS "
           "\"user_id\", (upper(username)) AS \"name\", \"id\" AS \"planrun_key_1\" FROM \"users\" "
-          "WHERE (<key>) > (<last key>) ORDER BY \"id\" LIMIT 100) AS src -- keys of inserted "
+          "WHERE (<key>) > (<last key>) ORDER BY \"planrun_key_1\" LIMIT 100) AS src -- keys of "
+          "inserted "
           "rows saved in \"planrun_backup\".\"v2__s1__public__avatars__keys\" (contiguous integer "
           "keys as (lo, hi) in \"planrun_backup\".\"v2__s1__public__avatars__ranges\")"});
 }
