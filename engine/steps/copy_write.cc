@@ -517,13 +517,18 @@ Status BisectServerParts(const CopySpec& spec, pg::Session& db, const CopyTarget
     for (size_t i = 1; i <= nkeys; ++i) {
       fields.push_back(QuoteIdent("planrun_key_" + std::to_string(i)) + "::text");
     }
-    std::vector<std::string> object;
+    // Two arrays, not jsonb_build_object: a function takes at most 100
+    // arguments, and a target may have more than 50 columns.
+    std::vector<std::string> names, values;
     for (const std::string& c : spec.to_columns) {
-      object.push_back(QuoteLiteral(c) + ", " + QuoteIdent(c) + "::text");
+      names.push_back(QuoteLiteral(c));
+      values.push_back(QuoteIdent(c) + "::text");
     }
     pg::Result r;
-    PLANRUN_RETURN_IF_ERROR(db.Exec("SELECT " + Join(fields, ", ") + ", jsonb_build_object(" +
-                                        Join(object, ", ") + ")::text FROM (" + rows + ") AS p",
+    PLANRUN_RETURN_IF_ERROR(db.Exec("SELECT " + Join(fields, ", ") + ", json_object(ARRAY[" +
+                                        Join(names, ", ") + "]::text[], ARRAY[" +
+                                        Join(values, ", ") + "]::text[])::jsonb::text FROM (" +
+                                        rows + ") AS p",
                                     &r));
     if (r.rows.empty()) return Status::Internal("a refused row of the batch is gone");
     std::vector<std::string> key;
@@ -550,10 +555,12 @@ Status InsertServerParts(const CopySpec& spec, pg::Session& db, const CopyTarget
     keys.push_back(QuoteIdent("planrun_key_" + std::to_string(i)));
   // The values are computed once, into columns of their own types, so the
   // INSERTs convert them to the target's types as the batch's would.
-  PLANRUN_RETURN_IF_ERROR(db.Exec("DROP TABLE IF EXISTS pg_temp." + parts + "; CREATE TEMP TABLE " +
-                                  parts + " AS SELECT row_number() OVER (ORDER BY " +
-                                  Join(keys, ", ") + ") AS planrun_n, s.* FROM (" + source_sql +
-                                  ") AS s"));
+  // Deferred constraints are checked per part, so their refused rows are
+  // found too.
+  PLANRUN_RETURN_IF_ERROR(db.Exec("SET CONSTRAINTS ALL IMMEDIATE; DROP TABLE IF EXISTS pg_temp." +
+                                  parts + "; CREATE TEMP TABLE " + parts +
+                                  " AS SELECT row_number() OVER (ORDER BY " + Join(keys, ", ") +
+                                  ") AS planrun_n, s.* FROM (" + source_sql + ") AS s"));
   pg::Result count;
   PLANRUN_RETURN_IF_ERROR(db.Exec("SELECT count(*) FROM " + parts, &count));
   *read = std::stoll(count.get(0, 0, "0"));
@@ -567,7 +574,7 @@ Status InsertServerParts(const CopySpec& spec, pg::Session& db, const CopyTarget
   PLANRUN_RETURN_IF_ERROR(db.Exec(
       "SELECT " + Join(text, ", ") + " FROM " + parts + " ORDER BY planrun_n DESC LIMIT 1", &r));
   for (size_t i = 0; i < nkeys; ++i) last->push_back(r.get(0, i));
-  return Status::OK();
+  return db.Exec("DROP TABLE " + parts);
 }
 
 }  // namespace planrun

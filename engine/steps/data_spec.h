@@ -38,8 +38,8 @@ struct RejectLimit {
   bool Exceeded(int64_t rejected, int64_t read, bool at_end) const;
   /// "100 rows" or "0.5% of the rows read".
   std::string Describe() const;
-  /// True for `max_rejects: 0` (the default): no row may be rejected.
-  bool None() const { return percent < 0 && count == 0; }
+  /// True for `max_rejects: 0` (the default) and `0%`: no row may be rejected.
+  bool None() const { return percent < 0 ? count == 0 : percent == 0; }
 };
 
 /// Batch settings of a data step.

@@ -65,9 +65,11 @@ Status TransformSqlWriter::WriteInParts(const std::string& keys_sql, int64_t* fo
                                         int64_t* written, std::vector<Reject>* rejects,
                                         std::vector<std::string>* last) {
   const std::string key = QuoteIdentList(spec_.key);
-  PLANRUN_RETURN_IF_ERROR(db_.Exec("DROP TABLE IF EXISTS pg_temp." + batch_ + ", pg_temp." +
-                                   parts_ + "; CREATE TEMP TABLE " + batch_ + " AS " + keys_sql +
-                                   "; CREATE TEMP TABLE " + parts_ +
+  // Deferred constraints are checked per part, so their refused rows are
+  // found too.
+  PLANRUN_RETURN_IF_ERROR(db_.Exec("SET CONSTRAINTS ALL IMMEDIATE; DROP TABLE IF EXISTS pg_temp." +
+                                   batch_ + ", pg_temp." + parts_ + "; CREATE TEMP TABLE " +
+                                   batch_ + " AS " + keys_sql + "; CREATE TEMP TABLE " + parts_ +
                                    " AS SELECT row_number() OVER (ORDER BY " + key +
                                    ") AS planrun_n, " + key + " FROM " + batch_));
   pg::Result count;
@@ -77,7 +79,9 @@ Status TransformSqlWriter::WriteInParts(const std::string& keys_sql, int64_t* fo
   last->clear();
   if (*found == 0) return Status::OK();
   PLANRUN_RETURN_IF_ERROR(Bisect(1, *found, written, rejects));
-  return LastKey("SELECT " + key + " FROM " + parts_ + " ORDER BY planrun_n DESC LIMIT 1", last);
+  PLANRUN_RETURN_IF_ERROR(
+      LastKey("SELECT " + key + " FROM " + parts_ + " ORDER BY planrun_n DESC LIMIT 1", last));
+  return db_.Exec("DROP TABLE " + batch_ + ", " + parts_);
 }
 
 // Saves and updates rows [lo, hi] of parts_ under a savepoint; where
@@ -105,16 +109,14 @@ Status TransformSqlWriter::Bisect(int64_t lo, int64_t hi, int64_t* written,
   PLANRUN_RETURN_IF_ERROR(db_.Exec("RELEASE SAVEPOINT planrun_transform_part"));
   if (lo == hi) {
     // The row as it is: its key and the columns the step sets.
-    std::vector<std::string> text, object;
-    for (const std::string& k : spec_.key) text.push_back("t." + QuoteIdent(k) + "::text");
-    for (const auto* cols : {&spec_.key, &spec_.set}) {
-      for (const std::string& c : *cols) object.push_back(QuoteLiteral(c) + ", t." + QuoteIdent(c));
-    }
+    std::vector<std::string> text;
+    for (const std::string& k : spec_.key) text.push_back("r." + QuoteIdent(k) + "::text");
     pg::Result row;
-    PLANRUN_RETURN_IF_ERROR(db_.Exec("SELECT " + Join(text, ", ") + ", jsonb_build_object(" +
-                                         Join(object, ", ") + ")::text FROM " +
-                                         spec_.table.Quoted() + " AS t WHERE " + keys,
-                                     &row));
+    PLANRUN_RETURN_IF_ERROR(db_.Exec(
+        "SELECT " + Join(text, ", ") + ", to_jsonb(r)::text FROM (SELECT " +
+            QualifiedIdentList("t", spec_.key) + ", " + QualifiedIdentList("t", spec_.set) +
+            " FROM " + spec_.table.Quoted() + " AS t WHERE " + keys + ") AS r",
+        &row));
     if (row.rows.empty()) return Status::Internal("a refused row of the batch is gone");
     std::vector<std::string> k;
     for (size_t i = 0; i < spec_.key.size(); ++i) k.push_back(row.get(0, i));

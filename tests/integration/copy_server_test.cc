@@ -149,6 +149,62 @@ TEST_CASE("a target column named like the source key but mapped anew does not or
   }
 }
 
+TEST_CASE("a refused row of a target with 60 columns is rejected with all of them") {
+  const std::string db = "copy_server_wide";
+  const std::string conn = FreshDatabase(db);
+  std::string cols, defs, map;
+  for (int i = 1; i <= 60; ++i) {
+    const std::string c = "c" + std::to_string(i);
+    cols += (i > 1 ? ", " : "") + c;
+    defs += ", " + c + " text" + (i == 60 ? " CHECK (c60 <> 'v60-7')" : "");
+    map += "        " + c + ": \"'v" + std::to_string(i) + "-' || id\"\n";
+  }
+  ExecSql(conn,
+          "CREATE TABLE users (id bigint PRIMARY KEY);"
+          "INSERT INTO users SELECT generate_series(1, 20);"
+          "CREATE TABLE wide (id bigint PRIMARY KEY" +
+              defs + ");");
+  const std::string dir = TempDir("planrun-copy-wide");
+  WriteFile(dir + "/001.yaml",
+            "version: 1\nname: wide\nsteps:\n  - id: wide\n    copy:\n"
+            "      from: {query: 'SELECT * FROM users', key: id, reads: "
+            "[users]}\n      to: {table: wide, columns: [id, " +
+                cols + "]}\n      max_rejects: 1\n      map:\n" + map);
+  CommandResult r = Planrun(db, {"--plans", dir, "apply"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(QueryValue(conn, "SELECT count(*) FROM wide") == "19");
+  CHECK(QueryValue(conn,
+                   "SELECT row_key::text || ' ' || (SELECT count(*) FROM jsonb_object_keys(input)) "
+                   "|| ' ' || (input->>'c60') || ' ' || (input->>'id') FROM planrun.rejects") ==
+        "[\"7\"] 61 v60-7 7");
+}
+
+TEST_CASE("a row a deferred foreign key refuses at COMMIT is found and rejected") {
+  const std::string db = "copy_server_deferred";
+  const std::string conn = FreshDatabase(db);
+  ExecSql(conn,
+          "CREATE TABLE users (id bigint PRIMARY KEY);"
+          "INSERT INTO users SELECT generate_series(1, 100);"
+          "CREATE TABLE owners (id bigint PRIMARY KEY);"
+          "INSERT INTO owners SELECT i FROM generate_series(1, 100) i WHERE i <> 42;"
+          "CREATE TABLE posts (id bigint PRIMARY KEY, owner bigint REFERENCES owners "
+          "DEFERRABLE INITIALLY DEFERRED);");
+  const std::string dir = TempDir("planrun-copy-deferred");
+  WriteFile(dir + "/001.yaml",
+            "version: 1\nname: posts\nsteps:\n  - id: posts\n    copy:\n"
+            "      from: {table: users, key: id}\n      to: {table: posts, columns: [id, owner]}\n"
+            "      max_rejects: 1\n      map: {owner: id}\n");
+  CommandResult r = Planrun(db, {"--plans", dir, "apply"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(QueryValue(conn, "SELECT count(*) FROM posts") == "99");
+  CHECK(QueryValue(conn, "SELECT row_key::text || ' ' || reason FROM planrun.rejects") ==
+        "[\"42\"] PostgreSQL refused the row: insert or update on table \"posts\" violates "
+        "foreign key constraint \"posts_owner_fkey\"\nDETAIL:  Key (owner)=(42) is not present "
+        "in table \"owners\".");
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace planrun

@@ -128,6 +128,33 @@ steps:
   CHECK(QueryValue(conn, "SELECT count(*) FROM stock WHERE qty = item - 1") == "250");
 }
 
+TEST_CASE("a refused row of a transform setting 60 columns is rejected with all of them") {
+  const std::string db = "transform_sql_wide";
+  const std::string conn = FreshDatabase(db);
+  std::string defs, set;
+  for (int i = 1; i <= 60; ++i) {
+    const std::string c = "c" + std::to_string(i);
+    defs += ", " + c + " text" + (i == 60 ? " CHECK (c60 <> 'v60-7')" : "");
+    set += "        " + c + ": \"'v" + std::to_string(i) + "-' || id\"\n";
+  }
+  ExecSql(conn, "CREATE TABLE wide (id bigint PRIMARY KEY" + defs +
+                    ");"
+                    "INSERT INTO wide (id) SELECT generate_series(1, 20);");
+  const std::string dir = TempDir("planrun-transform-wide");
+  WriteFile(dir + "/001.yaml",
+            "version: 1\nname: wide\nsteps:\n  - id: wide\n    transform:\n      table: wide\n"
+            "      key: id\n      max_rejects: 1\n      set:\n" +
+                set);
+  CommandResult r = Planrun(db, {"--plans", dir, "apply"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(QueryValue(conn, "SELECT count(*) FROM wide WHERE c60 = 'v60-' || id") == "19");
+  CHECK(QueryValue(conn,
+                   "SELECT row_key::text || ' ' || (SELECT count(*) FROM jsonb_object_keys(input)) "
+                   "|| ' ' || coalesce(input->>'c60', 'null') || ' ' || (input->>'id') FROM "
+                   "planrun.rejects") == "[\"7\"] 61 null 7");
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace planrun
