@@ -152,29 +152,6 @@ Reject RefusedRow(const CopySpec& spec, const BatchLines& lines, size_t i, const
           ""};
 }
 
-/// Rows [begin, end), refused as a whole: each half under its own savepoint.
-Status Bisect(const CopySpec& spec, pg::Session& db, const CopyTarget& t, const BatchLines& lines,
-              size_t begin, size_t end, int64_t* written, std::vector<Reject>* refused) {
-  if (begin == end) return Status::OK();
-  PLANRUN_RETURN_IF_ERROR(db.Exec("SAVEPOINT planrun_copy_part"));
-  int64_t n = 0;
-  Status st = WriteBatch(spec, db, t, Part(lines, begin, end), &n);
-  if (st.ok()) {
-    *written += n;
-    return db.Exec("RELEASE SAVEPOINT planrun_copy_part");
-  }
-  if (!IsRowRefused(st)) return st;
-  PLANRUN_RETURN_IF_ERROR(db.Exec("ROLLBACK TO SAVEPOINT planrun_copy_part"));
-  PLANRUN_RETURN_IF_ERROR(db.Exec("RELEASE SAVEPOINT planrun_copy_part"));
-  if (end - begin == 1) {
-    refused->push_back(RefusedRow(spec, lines, begin, st));
-    return Status::OK();
-  }
-  const size_t mid = begin + (end - begin) / 2;
-  PLANRUN_RETURN_IF_ERROR(Bisect(spec, db, t, lines, begin, mid, written, refused));
-  return Bisect(spec, db, t, lines, mid, end, written, refused);
-}
-
 }  // namespace
 
 Status WriteBatchOrRefuse(const CopySpec& spec, pg::Session& db, const CopyTarget& t,
@@ -197,7 +174,16 @@ Status WriteBatchOrRefuse(const CopySpec& spec, pg::Session& db, const CopyTarge
     return Status::Internal("copy batch of " + std::to_string(p.rows) + " rows has " +
                             std::to_string(lines.rows.size()) + " lines");
   }
-  return Bisect(spec, db, t, lines, 0, lines.rows.size(), written, refused);
+  return BisectRefused(
+      db, 0, lines.rows.size(),
+      [&](size_t begin, size_t end, int64_t* n) {
+        return WriteBatch(spec, db, t, Part(lines, begin, end), n);
+      },
+      [&](size_t i, const Status& st) {
+        refused->push_back(RefusedRow(spec, lines, i, st));
+        return Status::OK();
+      },
+      written);
 }
 
 Status ReserveKeys(pg::Session& db, const CopyTarget& t, int64_t n, std::string* keys) {
@@ -493,55 +479,41 @@ Status ServerBatchFrom(const CopySpec& spec, pg::Session& db, const CopyTarget& 
   return Status::OK();
 }
 
-// Rows [lo, hi] of `parts` (InsertServerParts) under a savepoint; where
-// PostgreSQL refuses a value, each half again, down to single rows, which
-// are rejected: their source key, the target row as JSON, the message.
-Status BisectServerParts(const CopySpec& spec, pg::Session& db, const CopyTarget& t, size_t nkeys,
-                         const std::string& parts, int64_t lo, int64_t hi, int64_t* written,
-                         std::vector<Reject>* refused) {
-  const std::string rows = "SELECT * FROM " + parts + " WHERE planrun_n BETWEEN " +
-                           std::to_string(lo) + " AND " + std::to_string(hi);
-  PLANRUN_RETURN_IF_ERROR(db.Exec("SAVEPOINT planrun_copy_part"));
-  int64_t read = 0, n = 0;
-  std::vector<std::string> last;
-  Status st = ServerBatchFrom(spec, db, t, nkeys, rows, &read, &n, &last);
-  if (st.ok()) {
-    *written += n;
-    return db.Exec("RELEASE SAVEPOINT planrun_copy_part");
+// The rows of `parts` (InsertServerParts) numbered [begin, end).
+std::string PartRows(const std::string& parts, size_t begin, size_t end) {
+  return "SELECT * FROM " + parts + " WHERE planrun_n >= " + std::to_string(begin) +
+         " AND planrun_n < " + std::to_string(end);
+}
+
+// The reject of row `n` of `parts`: its source key, the target row as JSON
+// (its values as text) and PostgreSQL's message.
+Status RefusedPart(const CopySpec& spec, pg::Session& db, size_t nkeys, const std::string& parts,
+                   size_t n, const Status& st, std::vector<Reject>* refused) {
+  std::vector<std::string> fields;
+  for (size_t i = 1; i <= nkeys; ++i) {
+    fields.push_back(QuoteIdent("planrun_key_" + std::to_string(i)) + "::text");
   }
-  if (!IsRowRefused(st)) return st;
-  PLANRUN_RETURN_IF_ERROR(db.Exec("ROLLBACK TO SAVEPOINT planrun_copy_part"));
-  PLANRUN_RETURN_IF_ERROR(db.Exec("RELEASE SAVEPOINT planrun_copy_part"));
-  if (lo == hi) {
-    std::vector<std::string> fields;
-    for (size_t i = 1; i <= nkeys; ++i) {
-      fields.push_back(QuoteIdent("planrun_key_" + std::to_string(i)) + "::text");
-    }
-    // Two arrays, not jsonb_build_object: a function takes at most 100
-    // arguments, and a target may have more than 50 columns.
-    std::vector<std::string> names, values;
-    for (const std::string& c : spec.to_columns) {
-      names.push_back(QuoteLiteral(c));
-      values.push_back(QuoteIdent(c) + "::text");
-    }
-    pg::Result r;
-    PLANRUN_RETURN_IF_ERROR(db.Exec("SELECT " + Join(fields, ", ") + ", json_object(ARRAY[" +
-                                        Join(names, ", ") + "]::text[], ARRAY[" +
-                                        Join(values, ", ") + "]::text[])::jsonb::text FROM (" +
-                                        rows + ") AS p",
-                                    &r));
-    if (r.rows.empty()) return Status::Internal("a refused row of the batch is gone");
-    std::vector<std::string> key;
-    for (size_t i = 0; i < nkeys; ++i) key.push_back(r.get(0, i));
-    refused->push_back(
-        {0, "", KeyJson(key), r.get(0, nkeys),
-         "PostgreSQL refused the row: " + st.message().substr(0, st.message().find("\nCONTEXT:")),
-         ""});
-    return Status::OK();
+  // Two arrays, not jsonb_build_object: a function takes at most 100
+  // arguments, and a target may have more than 50 columns.
+  std::vector<std::string> names, values;
+  for (const std::string& c : spec.to_columns) {
+    names.push_back(QuoteLiteral(c));
+    values.push_back(QuoteIdent(c) + "::text");
   }
-  const int64_t mid = lo + (hi - lo) / 2;
-  PLANRUN_RETURN_IF_ERROR(BisectServerParts(spec, db, t, nkeys, parts, lo, mid, written, refused));
-  return BisectServerParts(spec, db, t, nkeys, parts, mid + 1, hi, written, refused);
+  pg::Result r;
+  PLANRUN_RETURN_IF_ERROR(db.Exec("SELECT " + Join(fields, ", ") + ", json_object(ARRAY[" +
+                                      Join(names, ", ") + "]::text[], ARRAY[" + Join(values, ", ") +
+                                      "]::text[])::jsonb::text FROM (" + PartRows(parts, n, n + 1) +
+                                      ") AS p",
+                                  &r));
+  if (r.rows.empty()) return Status::Internal("a refused row of the batch is gone");
+  std::vector<std::string> key;
+  for (size_t i = 0; i < nkeys; ++i) key.push_back(r.get(0, i));
+  refused->push_back(
+      {0, "", KeyJson(key), r.get(0, nkeys),
+       "PostgreSQL refused the row: " + st.message().substr(0, st.message().find("\nCONTEXT:")),
+       ""});
+  return Status::OK();
 }
 
 }  // namespace
@@ -567,7 +539,18 @@ Status InsertServerParts(const CopySpec& spec, pg::Session& db, const CopyTarget
   *written = 0;
   last->clear();
   if (*read == 0) return Status::OK();
-  PLANRUN_RETURN_IF_ERROR(BisectServerParts(spec, db, t, nkeys, parts, 1, *read, written, refused));
+  PLANRUN_RETURN_IF_ERROR(BisectRefused(
+      db, 1, static_cast<size_t>(*read) + 1,
+      [&](size_t begin, size_t end, int64_t* n) {
+        int64_t rows = 0;
+        std::vector<std::string> part_last;
+        return ServerBatchFrom(spec, db, t, nkeys, PartRows(parts, begin, end), &rows, n,
+                               &part_last);
+      },
+      [&](size_t n, const Status& st) {
+        return RefusedPart(spec, db, nkeys, parts, n, st, refused);
+      },
+      written));
   pg::Result r;
   std::vector<std::string> text;
   for (const std::string& k : keys) text.push_back(k + "::text");

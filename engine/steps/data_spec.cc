@@ -222,6 +222,27 @@ Status ForEachCopyLine(pg::Session& db, const std::string& select_sql,
   });
 }
 
+Status BisectRefused(pg::Session& db, size_t begin, size_t end,
+                     const std::function<Status(size_t begin, size_t end, int64_t* n)>& write,
+                     const std::function<Status(size_t item, const Status& refused)>& reject,
+                     int64_t* written) {
+  if (begin == end) return Status::OK();
+  PLANRUN_RETURN_IF_ERROR(db.Exec("SAVEPOINT planrun_part"));
+  int64_t n = 0;
+  Status st = write(begin, end, &n);
+  if (st.ok()) {
+    *written += n;
+    return db.Exec("RELEASE SAVEPOINT planrun_part");
+  }
+  if (!IsRowRefused(st)) return st;
+  PLANRUN_RETURN_IF_ERROR(db.Exec("ROLLBACK TO SAVEPOINT planrun_part"));
+  PLANRUN_RETURN_IF_ERROR(db.Exec("RELEASE SAVEPOINT planrun_part"));
+  if (end - begin == 1) return reject(begin, st);
+  const size_t mid = begin + (end - begin) / 2;
+  PLANRUN_RETURN_IF_ERROR(BisectRefused(db, begin, mid, write, reject, written));
+  return BisectRefused(db, mid, end, write, reject, written);
+}
+
 Status SendCopy(pg::Session& db, const std::string& copy_sql, const std::string& text,
                 int64_t* rows) {
   bool sent = false;

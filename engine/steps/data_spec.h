@@ -73,6 +73,17 @@ std::string KeyAfter(const std::vector<ColumnSpec>& columns, const std::vector<s
 Status ForEachCopyLine(pg::Session& db, const std::string& select_sql,
                        const std::function<Status(std::string_view line)>& on_line);
 
+/// Writes items [begin, end) of a batch with `write` under a savepoint;
+/// where PostgreSQL refuses a value (IsRowRefused), each half again, down to
+/// single items, each of which goes to `reject` with the error: about
+/// 2k log2(n) writes for k refused items of n. *written adds what the writes
+/// that went through report. Any other error ends it. REQUIRES: inside a
+/// transaction on `db`.
+Status BisectRefused(pg::Session& db, size_t begin, size_t end,
+                     const std::function<Status(size_t begin, size_t end, int64_t* n)>& write,
+                     const std::function<Status(size_t item, const Status& refused)>& reject,
+                     int64_t* written);
+
 /// Runs `copy_sql` (COPY ... FROM STDIN) with `text` as its whole input;
 /// *rows (when given) gets the rows it copied.
 Status SendCopy(pg::Session& db, const std::string& copy_sql, const std::string& text,

@@ -78,58 +78,55 @@ Status TransformSqlWriter::WriteInParts(const std::string& keys_sql, int64_t* fo
   *written = 0;
   last->clear();
   if (*found == 0) return Status::OK();
-  PLANRUN_RETURN_IF_ERROR(Bisect(1, *found, written, rejects));
+  PLANRUN_RETURN_IF_ERROR(BisectRefused(
+      db_, 1, static_cast<size_t>(*found) + 1,
+      [&](size_t begin, size_t end, int64_t* n) { return WritePart(begin, end, n); },
+      [&](size_t n, const Status& st) { return RejectPart(n, st, rejects); }, written));
   PLANRUN_RETURN_IF_ERROR(
       LastKey("SELECT " + key + " FROM " + parts_ + " ORDER BY planrun_n DESC LIMIT 1", last));
   return db_.Exec("DROP TABLE " + batch_ + ", " + parts_);
 }
 
-// Saves and updates rows [lo, hi] of parts_ under a savepoint; where
-// PostgreSQL refuses a value, each half again, down to single rows, which
-// are rejected: their key, the row as it is, and the message.
-Status TransformSqlWriter::Bisect(int64_t lo, int64_t hi, int64_t* written,
-                                  std::vector<Reject>* rejects) {
-  const std::string keys = "(" + QualifiedIdentList("t", spec_.key) + ") IN (SELECT " +
-                           QuoteIdentList(spec_.key) + " FROM " + parts_ +
-                           " WHERE planrun_n BETWEEN " + std::to_string(lo) + " AND " +
-                           std::to_string(hi) + ")";
-  PLANRUN_RETURN_IF_ERROR(db_.Exec("SAVEPOINT planrun_transform_part"));
+// "(t.key) IN (<keys of rows [begin, end) of parts_>)".
+std::string TransformSqlWriter::PartKeys(size_t begin, size_t end) const {
+  return "(" + QualifiedIdentList("t", spec_.key) + ") IN (SELECT " + QuoteIdentList(spec_.key) +
+         " FROM " + parts_ + " WHERE planrun_n >= " + std::to_string(begin) + " AND planrun_n < " +
+         std::to_string(end) + ")";
+}
+
+// Saves and updates rows [begin, end) of parts_.
+Status TransformSqlWriter::WritePart(size_t begin, size_t end, int64_t* written) {
+  const std::string keys = PartKeys(begin, end);
   pg::Result u;
-  Status st = db_.Exec("INSERT INTO " + prev_ + " SELECT " + QualifiedIdentList("t", spec_.key) +
-                           ", " + QualifiedIdentList("t", spec_.set) + " FROM " +
-                           spec_.table.Quoted() + " AS t WHERE " + keys + "; UPDATE " +
-                           spec_.table.Quoted() + " AS t SET " + sets_ + " WHERE " + keys,
-                       &u);
-  if (st.ok()) {
-    *written += u.affected;
-    return db_.Exec("RELEASE SAVEPOINT planrun_transform_part");
-  }
-  if (!IsRowRefused(st)) return st;
-  PLANRUN_RETURN_IF_ERROR(db_.Exec("ROLLBACK TO SAVEPOINT planrun_transform_part"));
-  PLANRUN_RETURN_IF_ERROR(db_.Exec("RELEASE SAVEPOINT planrun_transform_part"));
-  if (lo == hi) {
-    // The row as it is: its key and the columns the step sets.
-    std::vector<std::string> text;
-    for (const std::string& k : spec_.key) text.push_back("r." + QuoteIdent(k) + "::text");
-    pg::Result row;
-    PLANRUN_RETURN_IF_ERROR(db_.Exec(
-        "SELECT " + Join(text, ", ") + ", to_jsonb(r)::text FROM (SELECT " +
-            QualifiedIdentList("t", spec_.key) + ", " + QualifiedIdentList("t", spec_.set) +
-            " FROM " + spec_.table.Quoted() + " AS t WHERE " + keys + ") AS r",
-        &row));
-    if (row.rows.empty()) return Status::Internal("a refused row of the batch is gone");
-    std::vector<std::string> k;
-    for (size_t i = 0; i < spec_.key.size(); ++i) k.push_back(row.get(0, i));
-    // Without the CONTEXT of a function or trigger the error came from.
-    rejects->push_back({0, "", KeyJson(k), row.get(0, spec_.key.size()),
-                        "PostgreSQL refused the new values: " +
-                            st.message().substr(0, st.message().find("\nCONTEXT:")),
-                        ""});
-    return Status::OK();
-  }
-  const int64_t mid = lo + (hi - lo) / 2;
-  PLANRUN_RETURN_IF_ERROR(Bisect(lo, mid, written, rejects));
-  return Bisect(mid + 1, hi, written, rejects);
+  PLANRUN_RETURN_IF_ERROR(db_.Exec(
+      "INSERT INTO " + prev_ + " SELECT " + QualifiedIdentList("t", spec_.key) + ", " +
+          QualifiedIdentList("t", spec_.set) + " FROM " + spec_.table.Quoted() + " AS t WHERE " +
+          keys + "; UPDATE " + spec_.table.Quoted() + " AS t SET " + sets_ + " WHERE " + keys,
+      &u));
+  *written = u.affected;
+  return Status::OK();
+}
+
+// The reject of row `n` of parts_: its key, the row as it is (its key and
+// the columns the step sets) and PostgreSQL's message.
+Status TransformSqlWriter::RejectPart(size_t n, const Status& st, std::vector<Reject>* rejects) {
+  std::vector<std::string> text;
+  for (const std::string& k : spec_.key) text.push_back("r." + QuoteIdent(k) + "::text");
+  pg::Result row;
+  PLANRUN_RETURN_IF_ERROR(
+      db_.Exec("SELECT " + Join(text, ", ") + ", to_jsonb(r)::text FROM (SELECT " +
+                   QualifiedIdentList("t", spec_.key) + ", " + QualifiedIdentList("t", spec_.set) +
+                   " FROM " + spec_.table.Quoted() + " AS t WHERE " + PartKeys(n, n + 1) + ") AS r",
+               &row));
+  if (row.rows.empty()) return Status::Internal("a refused row of the batch is gone");
+  std::vector<std::string> k;
+  for (size_t i = 0; i < spec_.key.size(); ++i) k.push_back(row.get(0, i));
+  // Without the CONTEXT of a function or trigger the error came from.
+  rejects->push_back({0, "", KeyJson(k), row.get(0, spec_.key.size()),
+                      "PostgreSQL refused the new values: " +
+                          st.message().substr(0, st.message().find("\nCONTEXT:")),
+                      ""});
+  return Status::OK();
 }
 
 }  // namespace planrun

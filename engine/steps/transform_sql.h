@@ -44,7 +44,9 @@ class TransformSqlWriter {
                       std::vector<Reject>* rejects, std::vector<std::string>* last);
 
  private:
-  Status Bisect(int64_t lo, int64_t hi, int64_t* written, std::vector<Reject>* rejects);
+  std::string PartKeys(size_t begin, size_t end) const;
+  Status WritePart(size_t begin, size_t end, int64_t* written);
+  Status RejectPart(size_t n, const Status& st, std::vector<Reject>* rejects);
   Status LastKey(const std::string& sql, std::vector<std::string>* last);
 
   pg::Session& db_;

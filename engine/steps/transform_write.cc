@@ -88,7 +88,7 @@ Status TransformWriter::WriteUnlocked(const HookedBatch& b, int64_t* written, bo
 }
 
 // Writes a batch whose rows this transaction holds locked. A batch
-// PostgreSQL refuses as a whole is bisected (Bisect).
+// PostgreSQL refuses as a whole is bisected (BisectRefused).
 Status TransformWriter::WriteLocked(HookedBatch& b, int64_t* written) {
   if (b.staged.empty()) return Status::OK();
   const std::vector<std::string> update = {LockedUpdateSql(b.first, b.last)};
@@ -102,9 +102,26 @@ Status TransformWriter::WriteLocked(HookedBatch& b, int64_t* written) {
   if (!IsRowRefused(st)) return st;
   PLANRUN_RETURN_IF_ERROR(db_.Exec("ROLLBACK TO SAVEPOINT planrun_transform_batch"));
   PLANRUN_RETURN_IF_ERROR(db_.Exec("RELEASE SAVEPOINT planrun_transform_batch"));
+  // Halves of the batch, each under a savepoint, down to the refused rows,
+  // which are rejected with PostgreSQL's message.
   std::vector<std::string> lines = Split(b.text, '\n');
   lines.pop_back();  // after the last newline
-  return Bisect(b, lines, 0, lines.size(), update, written);
+  return BisectRefused(
+      db_, 0, lines.size(),
+      [&](size_t begin, size_t end, int64_t* n) {
+        std::string text;
+        for (size_t l = begin; l < end; ++l) text.append(lines[l]).push_back('\n');
+        return WriteStaged(text, update, n);
+      },
+      [&](size_t line, const Status& st) {
+        const size_t i = b.staged[line];
+        std::vector<std::string> k;
+        PLANRUN_RETURN_IF_ERROR(KeyOf(b.rows[i], key_idx_, &k));
+        b.rejects.push_back({0, "", KeyJson(k), RowJson(cols_, b.values[i]),
+                             "PostgreSQL refused the new values: " + st.message(), ""});
+        return Status::OK();
+      },
+      written);
 }
 
 // "s.planrun_k1 = t.k1 AND ..." for the stage `s` and the table's alias.
@@ -174,40 +191,6 @@ Status TransformWriter::WriteStaged(const std::string& text,
   for (const std::string& sql : statements) PLANRUN_RETURN_IF_ERROR(db_.Exec(sql, &r));
   *updated = r.affected;
   return Status::OK();
-}
-
-// Writes lines [begin, end) of a locked batch PostgreSQL refused as a
-// whole: each half under its own savepoint, halving again where it is
-// refused, until the refused rows stand alone; those are rejected with
-// PostgreSQL's message. A batch with k refused rows of n takes about
-// 2k log2(n) tries.
-Status TransformWriter::Bisect(HookedBatch& b, const std::vector<std::string>& lines, size_t begin,
-                               size_t end, const std::vector<std::string>& update,
-                               int64_t* written) {
-  if (begin == end) return Status::OK();
-  std::string text;
-  for (size_t l = begin; l < end; ++l) text.append(lines[l]).push_back('\n');
-  PLANRUN_RETURN_IF_ERROR(db_.Exec("SAVEPOINT planrun_transform_part"));
-  int64_t updated = 0;
-  Status st = WriteStaged(text, update, &updated);
-  if (st.ok()) {
-    *written += updated;
-    return db_.Exec("RELEASE SAVEPOINT planrun_transform_part");
-  }
-  if (!IsRowRefused(st)) return st;
-  PLANRUN_RETURN_IF_ERROR(db_.Exec("ROLLBACK TO SAVEPOINT planrun_transform_part"));
-  PLANRUN_RETURN_IF_ERROR(db_.Exec("RELEASE SAVEPOINT planrun_transform_part"));
-  if (end - begin == 1) {
-    const size_t i = b.staged[begin];
-    std::vector<std::string> k;
-    PLANRUN_RETURN_IF_ERROR(KeyOf(b.rows[i], key_idx_, &k));
-    b.rejects.push_back({0, "", KeyJson(k), RowJson(cols_, b.values[i]),
-                         "PostgreSQL refused the new values: " + st.message(), ""});
-    return Status::OK();
-  }
-  const size_t mid = begin + (end - begin) / 2;
-  PLANRUN_RETURN_IF_ERROR(Bisect(b, lines, begin, mid, update, written));
-  return Bisect(b, lines, mid, end, update, written);
 }
 
 // "(a.k1, a.k2) <op> ('v1'::t1, 'v2'::t2)", typed literals; no alias:

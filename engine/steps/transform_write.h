@@ -109,8 +109,6 @@ class TransformWriter {
                               const std::vector<std::string>& last) const;
   Status WriteStaged(const std::string& text, const std::vector<std::string>& statements,
                      int64_t* updated);
-  Status Bisect(HookedBatch& b, const std::vector<std::string>& lines, size_t begin, size_t end,
-                const std::vector<std::string>& update, int64_t* written);
 
   pg::Session& db_;
   const TransformSpec& spec_;
